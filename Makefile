@@ -1,0 +1,48 @@
+# Two commands matter on a fresh machine: `make run` and `make test` (Python 3.11+ and make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-postgres lint bench demo clean help
+
+help:
+	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
+	@echo "make test    install and run the whole test suite"
+	@echo "make lint    ruff, mypy (strict), import-linter"
+	@echo "make bench   ingest and query benchmarks (minutes)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gateway demo
+	@echo ""
+	@echo "Gateway for $${GATEWAY_COUNTRY:-DE} on http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}"
+	@echo "  Beacon:   http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/info"
+	@echo "  Variants: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/g_variants?geneId=BRCA2"
+	@echo "  API docs: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/docs"
+	@echo ""
+	$(BIN)/gateway serve
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.query
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

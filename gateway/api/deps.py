@@ -1,0 +1,56 @@
+"""Request-scoped dependencies: the services built in the lifespan, and parsed queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, Request
+
+from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
+from gateway.errors import BadBeaconQuery
+from gateway.services.beacon_query import BeaconService
+from gateway.services.health import HealthService
+from gateway.settings import Settings
+
+MAX_QUERY_BODY = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the routes need, built once per app in the lifespan."""
+
+    settings: Settings
+    beacon: BeaconService
+    health: HealthService
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def beacon_service(found: ServicesDep) -> BeaconService:
+    return found.beacon
+
+
+async def beacon_request(request: Request, found: ServicesDep) -> BeaconRequest:
+    limit = found.settings.beacon_max_limit
+    if request.method == "GET":
+        return parse_get(request.query_params.multi_items(), max_limit=limit)
+    body = await request.body()
+    if len(body) > MAX_QUERY_BODY:
+        raise BadBeaconQuery(f"request body over {MAX_QUERY_BODY} bytes")
+    try:
+        decoded = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise BadBeaconQuery(f"request body is not JSON: {exc}") from exc
+    return parse_post(decoded, max_limit=limit)
+
+
+BeaconDep = Annotated[BeaconService, Depends(beacon_service)]
+BeaconQuery = Annotated[BeaconRequest, Depends(beacon_request)]

@@ -1,0 +1,66 @@
+"""The edge where coded errors become HTTP answers.
+
+Beacon routes answer with the Beacon error response, everything else with an RFC 9457
+problem document. No stack trace ever reaches a caller; unexpected errors are logged with
+their type and path only (never a query string, which may carry identifiers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from gateway.api.rendering import JSONBody, ProblemBody
+from gateway.beacon.responses import error_response
+from gateway.errors import GatewayError
+
+log = logging.getLogger("gateway.api")
+
+BeaconMeta = Callable[[], tuple[str, str]]
+
+
+def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
+    """Register the handlers; ``beacon_meta`` gives (beacon id, api version) for error bodies."""
+
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return _answer(request, exc.status, exc.code, exc.message, beacon_meta)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _answer(request, exc.status_code, "http_error", str(exc.detail), beacon_meta,
+                       exc.headers)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return _answer(request, 400, "bad_request", message, beacon_meta)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+        return _answer(request, 500, "internal_error", "internal error", beacon_meta)
+
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _answer(request: Request, status: int, code: str, message: str, beacon_meta: BeaconMeta,
+            headers: dict[str, str] | None = None) -> Response:
+    path = request.url.path
+    if path == "/beacon" or path.startswith("/beacon/"):
+        beacon_id, api_version = beacon_meta()
+        body = error_response(None, code=status, message=message, beacon_id=beacon_id,
+                              api_version=api_version)
+        return JSONBody(body, status_code=status, headers=headers)
+    problem = {"type": f"urn:gateway:error:{code}", "title": code.replace("_", " "),
+               "status": status, "detail": message, "instance": path}
+    return ProblemBody(problem, status_code=status, headers=headers)

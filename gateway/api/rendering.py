@@ -1,0 +1,23 @@
+"""Response classes shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+class JSONBody(Response):
+    """JSON rendered with orjson: several times faster than the standard library."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ProblemBody(JSONBody):
+    """RFC 9457 problem details."""
+
+    media_type = "application/problem+json"

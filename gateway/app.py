@@ -1,0 +1,85 @@
+"""The application factory: ``create_app(settings)`` wires storage, services and routers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import __version__, logs
+from gateway.api import beacon, errors, health
+from gateway.api.deps import Services
+from gateway.services.beacon_query import API_VERSION, BeaconService
+from gateway.services.health import HealthService
+from gateway.settings import Settings
+from gateway.storage.database import open_database, upgrade
+
+log = logging.getLogger("gateway.access")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logs.configure(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = open_database(settings.database_url)
+        await upgrade(database)
+        app.state.services = Services(
+            settings=settings,
+            beacon=BeaconService.from_settings(database, settings, __version__),
+            health=HealthService(database),
+        )
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title=f"EU health data gateway ({settings.country})",
+        version=__version__,
+        description="Cross-border patient summaries, consent, audit and GA4GH Beacon v2 "
+        "discovery for one member state.",
+        lifespan=lifespan,
+    )
+    errors.install(app, lambda: (settings.gateway_id, API_VERSION))
+    app.include_router(health.router)
+    app.include_router(beacon.router)
+    app.add_middleware(AccessLog)
+    return app
+
+
+class AccessLog:
+    """Pure ASGI middleware: one log line per request with the route template, not the path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                route = scope.get("route")
+                log.info("request", extra={
+                    "method": scope["method"],
+                    "route": getattr(route, "path", "unmatched"),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                })

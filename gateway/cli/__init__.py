@@ -1,0 +1,54 @@
+"""The ``gateway`` command: results on stdout, progress and errors on stderr.
+
+Exit codes: 0 success, 1 bad input or a refused operation (one line on stderr), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from gateway import __version__
+from gateway.cli import datasets, demo, ingest, serve
+from gateway.errors import GatewayError
+from gateway.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gateway",
+        description="Cross-border health data exchange gateway (one per member state).",
+    )
+    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.register(commands)
+    demo.register(commands)
+    ingest.register(commands)
+    datasets.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        print(f"gateway: configuration: GATEWAY_{field.upper()}: {first['msg']}", file=sys.stderr)
+        return 1
+    try:
+        result = args.run(settings, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except GatewayError as exc:
+        print(f"gateway: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gateway: interrupted", file=sys.stderr)
+        return 130

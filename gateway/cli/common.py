@@ -1,0 +1,52 @@
+"""Pieces the commands share: the database they open, and progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tqdm import tqdm
+
+from gateway.settings import Settings
+from gateway.storage.database import Database, open_database, upgrade
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The configured database, upgraded to the latest migration first."""
+    db = open_database(settings.database_url)
+    try:
+        await upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
+
+
+class Progress:
+    """A progress bar on a terminal; a plain line every 10% otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: tqdm[Any] | None = None
+        self._next_tenth = 1
+
+    def __call__(self, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            self._bar_update(done, total)
+        elif total and done * 10 >= self._next_tenth * total:
+            self._next_tenth = done * 10 // total + 1
+            print(f"{self._label}: {min(100, done * 100 // total)}%", file=sys.stderr)
+
+    def _bar_update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self._label, unit="B", unit_scale=True,
+                             file=sys.stderr)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+

@@ -1,0 +1,68 @@
+"""The gateway's own coded errors.
+
+Services and adapters raise these; only the edges (``gateway.api`` and ``gateway.cli``)
+turn them into HTTP answers (Beacon error, OperationOutcome, problem document) or exit codes.
+
+    GatewayError
+     ├── BadRequest              400  the caller's input is malformed
+     │    ├── BadBeaconQuery          a Beacon query the spec does not allow
+     │    └── IngestError             a file that cannot be ingested (names the line/record)
+     ├── NotFound                404
+     ├── Conflict                409
+     ├── Forbidden               403
+     ├── TooManyRequests         429
+     └── Unavailable             503  a dependency (database, keys) is not ready
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+    code: str = "gateway_error"
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(GatewayError):
+    code = "bad_request"
+    status = 400
+
+
+class BadBeaconQuery(BadRequest):
+    code = "bad_beacon_query"
+
+
+class IngestError(BadRequest):
+    """A file cannot be ingested; the message says what and where (line, record, sample)."""
+
+    code = "ingest_error"
+
+
+class NotFound(GatewayError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(GatewayError):
+    code = "conflict"
+    status = 409
+
+
+class Forbidden(GatewayError):
+    code = "forbidden"
+    status = 403
+
+
+class TooManyRequests(GatewayError):
+    code = "too_many_requests"
+    status = 429
+
+
+class Unavailable(GatewayError):
+    code = "unavailable"
+    status = 503

@@ -1,0 +1,32 @@
+"""Use case: liveness and readiness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    database: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.database
+
+
+class HealthService:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def readiness(self) -> Readiness:
+        try:
+            async with self._database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return Readiness(database=False)
+        return Readiness(database=True)

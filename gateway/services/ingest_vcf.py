@@ -1,0 +1,200 @@
+"""Use case: ingest a VCF into a dataset of the variant store.
+
+One database transaction per file: a failure or a kill at any point leaves the dataset as it
+was. Decoding (pysam, numpy) runs in a worker thread, overlapped with the database writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.domain.carriers import as_int
+from gateway.domain.datasets import DATASET_NAME, Dataset, DatasetPolicy
+from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel
+from gateway.domain.samples import SampleLink, Sex
+from gateway.errors import IngestError
+from gateway.ingest.manifest import read_manifest
+from gateway.ingest.vcf import VariantCalls, VcfFile, file_digest
+from gateway.storage.database import Database
+from gateway.storage.datasets import DatasetRepository
+from gateway.storage.samples import SampleRepository
+from gateway.storage.variants import StoredAllele, VariantRepository
+
+BATCH = 2000
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """Dataset policy given on the command line; None keeps the current value."""
+
+    security_level: SecurityLevel | None = None
+    max_granularity: Granularity | None = None
+    duo_codes: tuple[str, ...] | None = None
+    consent_basis: ConsentBasis | None = None
+
+    def apply(self, policy: DatasetPolicy) -> DatasetPolicy:
+        return replace(
+            policy,
+            security_level=self.security_level or policy.security_level,
+            max_granularity=self.max_granularity or policy.max_granularity,
+            duo_codes=policy.duo_codes if self.duo_codes is None else self.duo_codes,
+            consent_basis=self.consent_basis or policy.consent_basis,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self == PolicyChange()
+
+
+@dataclass(frozen=True, slots=True)
+class VcfIngest:
+    path: Path
+    dataset: str
+    assembly: str | None = None
+    manifest: Path | None = None
+    replace: bool = False
+    all_filters: bool = False
+    policy: PolicyChange = PolicyChange()
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    dataset: str
+    sha256: str
+    variants: int
+    samples: int
+    already_ingested: bool
+    seconds: float
+
+
+async def ingest_vcf(
+    database: Database, job: VcfIngest, progress: Progress | None = None
+) -> IngestReport:
+    """Translate a VCF into stored variants and carrier sets.
+
+    :raises IngestError: the file, the manifest or the dataset name is not acceptable.
+    """
+    started = time.perf_counter()
+    _check_name(job.dataset)
+    digest = await asyncio.to_thread(file_digest, job.path)
+    links = await asyncio.to_thread(read_manifest, job.manifest) if job.manifest else None
+    samples, assembly = await asyncio.to_thread(_header, job.path, job.assembly)
+    links = _links_for(samples, links, job.manifest)
+    async with database.engine.begin() as connection:
+        dataset, fresh = await _dataset_for(connection, job, assembly, links)
+        repo = DatasetRepository(connection)
+        if not fresh and not job.replace and await repo.has_file(dataset, digest):
+            return IngestReport(
+                dataset.name, digest, 0, len(samples), True, time.perf_counter() - started
+            )
+        if job.replace:
+            await repo.clear(dataset)
+        positions = await SampleRepository(connection).add(dataset.id, links)
+        file_id = await repo.add_file(dataset, digest, job.path.name, len(samples))
+        count = await _load_variants(
+            connection, job, dataset, file_id, [positions[s] for s in samples], progress
+        )
+        await repo.finish_file(file_id, count)
+    return IngestReport(
+        dataset.name, digest, count, len(samples), False, time.perf_counter() - started
+    )
+
+
+def _check_name(name: str) -> None:
+    if not DATASET_NAME.match(name):
+        raise IngestError(
+            f"dataset name {name!r} is not valid: use letters, digits, '.', '_' or '-'"
+        )
+
+
+def _header(path: Path, assembly: str | None) -> tuple[tuple[str, ...], str]:
+    with VcfFile(path, assembly=assembly) as vcf:
+        return vcf.samples, vcf.assembly
+
+
+def _links_for(
+    samples: Sequence[str], manifest: list[SampleLink] | None, manifest_path: Path | None
+) -> list[SampleLink]:
+    if manifest is None:
+        return [SampleLink(s, s, Sex.UNKNOWN, None) for s in samples]
+    by_sample = {link.sample_id: link for link in manifest}
+    missing = [s for s in samples if s not in by_sample]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise IngestError(
+            f"{manifest_path}: sample {missing[0]!r}{more} of the VCF is not in the manifest"
+        )
+    return [by_sample[s] for s in samples]
+
+
+async def _dataset_for(
+    connection: AsyncConnection, job: VcfIngest, assembly: str, links: Sequence[SampleLink]
+) -> tuple[Dataset, bool]:
+    repo = DatasetRepository(connection)
+    existing = await repo.by_name(job.dataset)
+    if existing is None:
+        linked = any(link.identifier for link in links)
+        default = DatasetPolicy(consent_basis=ConsentBasis.CITIZEN if linked else ConsentBasis.OPEN)
+        return await repo.create(job.dataset, assembly, job.policy.apply(default)), True
+    if existing.assembly != assembly and not job.replace:
+        raise IngestError(
+            f"dataset {job.dataset!r} holds {existing.assembly} variants; this file is {assembly}"
+        )
+    if not job.policy.empty:
+        existing = await repo.set_policy(existing, job.policy.apply(existing.policy))
+    return existing, False
+
+
+async def _load_variants(
+    connection: AsyncConnection,
+    job: VcfIngest,
+    dataset: Dataset,
+    file_id: int,
+    positions: list[int],
+    progress: Progress | None,
+) -> int:
+    variants = VariantRepository(connection)
+    vcf = await asyncio.to_thread(
+        VcfFile,
+        job.path,
+        assembly=dataset.assembly,
+        sample_positions=positions,
+        all_filters=job.all_filters,
+    )
+    sites_only = not positions
+    stored = 0
+    calls = iter(vcf)
+    pending = asyncio.create_task(asyncio.to_thread(_next_batch, calls, sites_only))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.create_task(asyncio.to_thread(_next_batch, calls, sites_only))
+            await variants.add(dataset.id, file_id, batch)
+            stored += len(batch)
+            if progress:
+                progress(*vcf.progress())
+    finally:
+        # The reader thread may still be decoding: let it finish before htslib closes the file.
+        await asyncio.gather(pending, return_exceptions=True)
+        vcf.close()
+    return stored
+
+
+def _next_batch(calls: Iterator[VariantCalls], sites_only: bool) -> list[StoredAllele] | None:
+    """The next alleles worth storing, or None at the end of the file."""
+    chunk = list(islice(calls, BATCH))
+    if not chunk:
+        return None
+    batch = []
+    for call in chunk:
+        carried = as_int(call.carriers).bit_count()
+        if carried or sites_only:
+            batch.append(StoredAllele(call.variant, call.carriers, call.homozygous, carried))
+    return batch

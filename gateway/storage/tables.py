@@ -1,0 +1,136 @@
+"""Relational schema (SQLAlchemy 2 Core tables), shared by SQLite and PostgreSQL.
+
+Carriers are stored per variant as compact bitmaps over the dataset's samples (bit i = the
+sample at position i), not as one row per call: with ~234 carriers among 2,548 samples a
+row per call costs ~234 rows per variant, while a bitmap is 319 bytes, and consent-filtered
+counts become one AND and a popcount (see ``gateway.domain.carriers``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Stable constraint names so Alembic migrations are identical on both back ends.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only gives AUTOINCREMENT-like rowids to INTEGER PRIMARY KEY columns.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("description", Text),
+    Column("assembly", String(16), nullable=False),
+    Column("security_level", String(16), nullable=False),
+    Column("max_granularity", String(16), nullable=False),
+    Column("duo_codes", Text, nullable=False, default=""),
+    Column("consent_basis", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+vcf_files = Table(
+    "vcf_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("sample_count", Integer, nullable=False),
+    Column("variant_count", Integer, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dataset_id", "sha256", name="uq_vcf_files_dataset_sha256"),
+)
+
+individuals = Table(
+    "individuals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("individual_id", String(128), nullable=False),
+    Column("sex", String(16), nullable=False),
+    Column("identifier_system", Text),
+    Column("identifier_value", String(128)),
+    UniqueConstraint("dataset_id", "individual_id", name="uq_individuals_dataset_individual"),
+    Index("ix_individuals_individual_id", "individual_id"),
+    Index("ix_individuals_identifier", "identifier_system", "identifier_value"),
+)
+
+samples = Table(
+    "samples",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("sample_id", String(128), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("individual_id", ForeignKey("individuals.id", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("dataset_id", "sample_id", name="uq_samples_dataset_sample"),
+    UniqueConstraint("dataset_id", "position", name="uq_samples_dataset_position"),
+    Index("ix_samples_individual", "individual_id"),
+)
+
+variants = Table(
+    "variants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("file_id", ForeignKey("vcf_files.id", ondelete="CASCADE"), nullable=False),
+    Column("assembly", String(16), nullable=False),
+    Column("chromosome", String(64), nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("end", BigInteger, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("alternate", Text, nullable=False),
+    Column("variant_type", String(8), nullable=False),
+    Column("variant_id", Text, nullable=False),
+    # Variants longer than LONG_VARIANT are few (SVs); range queries find them through their
+    # own index instead of widening the start-position scan for every query.
+    Column("is_long", Boolean, nullable=False),
+    Column("carrier_count", Integer, nullable=False),
+    Column("carriers", LargeBinary, nullable=False),
+    Column("homozygous", LargeBinary, nullable=False),
+    Index("ix_variants_locus", "chromosome", "start", "assembly"),
+    Index("ix_variants_variant_id", "variant_id"),
+    Index("ix_variants_dataset", "dataset_id", "id"),
+    Index("ix_variants_file", "file_id"),
+)
+Index(
+    "ix_variants_long",
+    variants.c.chromosome,
+    variants.c.start,
+    sqlite_where=variants.c.is_long,
+    postgresql_where=variants.c.is_long,
+)
+
+variant_genes = Table(
+    "variant_genes",
+    metadata,
+    Column("gene", String(64), primary_key=True),
+    Column("variant_id", ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_variant_genes_variant", "variant_id"),
+)
+
+LONG_VARIANT = 1000
