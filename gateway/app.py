@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import __version__, logs
 from gateway.api import beacon, errors, health
 from gateway.api.deps import Services
-from gateway.services.beacon_query import API_VERSION, BeaconService
+from gateway.beacon.responses import API_VERSION
+from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.health import HealthService
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await upgrade(database)
         app.state.services = Services(
             settings=settings,
-            beacon=BeaconService.from_settings(database, settings, __version__),
+            beacon=BeaconService(database, BeaconOptions.from_settings(settings, __version__)),
             health=HealthService(database),
         )
         try:
@@ -77,9 +78,12 @@ class AccessLog:
         finally:
             if log.isEnabledFor(logging.INFO):
                 route = scope.get("route")
-                log.info("request", extra={
-                    "method": scope["method"],
-                    "route": getattr(route, "path", "unmatched"),
-                    "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                })
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": getattr(route, "path", "unmatched"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )

@@ -16,7 +16,6 @@ router = APIRouter(prefix="/beacon", tags=["beacon"])
 QUERY = ["GET", "POST"]
 
 
-
 @router.get("", summary="Beacon information", include_in_schema=False)
 @router.get("/", summary="Beacon information")
 @router.get("/info", summary="Beacon information")
@@ -51,8 +50,7 @@ async def filtering_terms(found: ServicesDep) -> JSONBody:
 
 
 @router.get("/datasets/{dataset}/filtering_terms", summary="Filtering terms of a dataset")
-async def dataset_filtering_terms(dataset: str, query: BeaconQuery,
-                                  service: BeaconDep) -> JSONBody:
+async def dataset_filtering_terms(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     await service.datasets(query, Scope(dataset=dataset))  # 404 for unknown or hidden ones
     return JSONBody(service.document("filtering_terms"))
 
@@ -67,10 +65,12 @@ async def g_variant(variant_id: str, query: BeaconQuery, service: BeaconDep) -> 
     return JSONBody(await service.variants(query, Scope(variant_id=variant_id)))
 
 
-@router.api_route("/g_variants/{variant_id}/individuals", methods=QUERY,
-                  summary="Individuals carrying a variant")
-async def g_variant_individuals(variant_id: str, query: BeaconQuery,
-                                service: BeaconDep) -> JSONBody:
+@router.api_route(
+    "/g_variants/{variant_id}/individuals", methods=QUERY, summary="Individuals carrying a variant"
+)
+async def g_variant_individuals(
+    variant_id: str, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
     return JSONBody(await service.individuals(query, Scope(variant_id=variant_id)))
 
 
@@ -84,10 +84,14 @@ async def individual(individual_id: str, query: BeaconQuery, service: BeaconDep)
     return JSONBody(await service.individuals(query, Scope(individual_id=individual_id)))
 
 
-@router.api_route("/individuals/{individual_id}/g_variants", methods=QUERY,
-                  summary="Variants an individual carries")
-async def individual_variants(individual_id: str, query: BeaconQuery,
-                              service: BeaconDep) -> JSONBody:
+@router.api_route(
+    "/individuals/{individual_id}/g_variants",
+    methods=QUERY,
+    summary="Variants an individual carries",
+)
+async def individual_variants(
+    individual_id: str, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
     return JSONBody(await service.variants(query, Scope(individual_id=individual_id)))
 
 
@@ -101,13 +105,13 @@ async def dataset(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONB
     return JSONBody(await service.datasets(query, Scope(dataset=dataset)))
 
 
-@router.api_route("/datasets/{dataset}/g_variants", methods=QUERY,
-                  summary="Variants of a dataset")
+@router.api_route("/datasets/{dataset}/g_variants", methods=QUERY, summary="Variants of a dataset")
 async def dataset_variants(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.variants(query, Scope(dataset=dataset)))
 
 
-@router.api_route("/datasets/{dataset}/individuals", methods=QUERY,
-                  summary="Individuals of a dataset")
+@router.api_route(
+    "/datasets/{dataset}/individuals", methods=QUERY, summary="Individuals of a dataset"
+)
 async def dataset_individuals(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.individuals(query, Scope(dataset=dataset)))

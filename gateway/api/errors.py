@@ -8,7 +8,7 @@ their type and path only (never a query string, which may carry identifiers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,8 +33,9 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return _answer(request, exc.status_code, "http_error", str(exc.detail), beacon_meta,
-                       exc.headers)
+        return _answer(
+            request, exc.status_code, "http_error", str(exc.detail), beacon_meta, exc.headers
+        )
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -53,14 +54,26 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
-def _answer(request: Request, status: int, code: str, message: str, beacon_meta: BeaconMeta,
-            headers: dict[str, str] | None = None) -> Response:
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    beacon_meta: BeaconMeta,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     path = request.url.path
     if path == "/beacon" or path.startswith("/beacon/"):
         beacon_id, api_version = beacon_meta()
-        body = error_response(None, code=status, message=message, beacon_id=beacon_id,
-                              api_version=api_version)
-        return JSONBody(body, status_code=status, headers=headers)
-    problem = {"type": f"urn:gateway:error:{code}", "title": code.replace("_", " "),
-               "status": status, "detail": message, "instance": path}
-    return ProblemBody(problem, status_code=status, headers=headers)
+        body = error_response(
+            None, code=status, message=message, beacon_id=beacon_id, api_version=api_version
+        )
+        return JSONBody(body, status_code=status, headers=dict(headers or {}))
+    problem = {
+        "type": f"urn:gateway:error:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": message,
+        "instance": path,
+    }
+    return ProblemBody(problem, status_code=status, headers=dict(headers or {}))

@@ -20,5 +20,7 @@ async def ready(found: ServicesDep) -> JSONBody:
     readiness = await found.health.readiness()
     checks = {"database": "ok" if readiness.database else "unavailable"}
     status = 200 if readiness.ready else 503
-    return JSONBody({"status": "ready" if readiness.ready else "not ready", "checks": checks},
-                    status_code=status)
+    return JSONBody(
+        {"status": "ready" if readiness.ready else "not ready", "checks": checks},
+        status_code=status,
+    )

@@ -41,12 +41,11 @@ class Progress:
 
     def _bar_update(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=total, desc=self._label, unit="B", unit_scale=True,
-                             file=sys.stderr)
+            self._bar = tqdm(
+                total=total, desc=self._label, unit="B", unit_scale=True, file=sys.stderr
+            )
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-

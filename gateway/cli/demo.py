@@ -13,11 +13,17 @@ from gateway.settings import Settings
 
 def register(commands: Any) -> None:
     demo = commands.add_parser(
-        "demo", help="load the demo data into the configured database",
+        "demo",
+        help="load the demo data into the configured database",
         description=f"Generate the deterministic synthetic cohort (VCF + sample manifest) "
-        f"under --out and ingest it as dataset {DEMO_DATASET!r}. Loading twice changes nothing.")
-    demo.add_argument("--out", type=Path, default=Path("var/demo"),
-                      help="where the generated files go (default var/demo)")
+        f"under --out and ingest it as dataset {DEMO_DATASET!r}. Loading twice changes nothing.",
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/demo"),
+        help="where the generated files go (default var/demo)",
+    )
     demo.set_defaults(run=run)
 
 

@@ -10,16 +10,29 @@ from gateway.services.ingest_vcf import PolicyChange
 
 
 def add_policy_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--security", choices=[s.value for s in SecurityLevel],
-                        help="who may query the dataset (new datasets: PUBLIC)")
-    parser.add_argument("--max-granularity", choices=[g.value for g in Granularity],
-                        help="the most detailed Beacon answer it gives (new datasets: count)")
-    parser.add_argument("--duo", type=duo_codes, metavar="CODES",
-                        help="data use conditions, comma-separated DUO codes (DUO:0000042)")
-    parser.add_argument("--consent-basis", choices=[c.value for c in ConsentBasis],
-                        help="open: every sample counts; citizen: only linked citizens who "
-                        "permit research use (default: citizen when the manifest links "
-                        "identifiers, open otherwise)")
+    parser.add_argument(
+        "--security",
+        choices=[s.value for s in SecurityLevel],
+        help="who may query the dataset (new datasets: PUBLIC)",
+    )
+    parser.add_argument(
+        "--max-granularity",
+        choices=[g.value for g in Granularity],
+        help="the most detailed Beacon answer it gives (new datasets: count)",
+    )
+    parser.add_argument(
+        "--duo",
+        type=duo_codes,
+        metavar="CODES",
+        help="data use conditions, comma-separated DUO codes (DUO:0000042)",
+    )
+    parser.add_argument(
+        "--consent-basis",
+        choices=[c.value for c in ConsentBasis],
+        help="open: every sample counts; citizen: only linked citizens who "
+        "permit research use (default: citizen when the manifest links "
+        "identifiers, open otherwise)",
+    )
 
 
 def policy_change(args: argparse.Namespace) -> PolicyChange:

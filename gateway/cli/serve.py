@@ -12,9 +12,11 @@ from gateway.settings import Settings
 
 
 def register(commands: Any) -> None:
-    serve = commands.add_parser("serve", help="run the gateway",
-                                description="Serve the gateway's HTTP API (upgrades the "
-                                "database first).")
+    serve = commands.add_parser(
+        "serve",
+        help="run the gateway",
+        description="Serve the gateway's HTTP API (upgrades the database first).",
+    )
     serve.add_argument("--host", help="address to bind (default GATEWAY_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default GATEWAY_PORT, 8080)")
     serve.set_defaults(run=run)
@@ -23,6 +25,12 @@ def register(commands: Any) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=changes)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, server_header=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
     return 0

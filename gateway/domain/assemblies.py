@@ -67,7 +67,7 @@ _REFSEQ_VERSIONS = {
     GRCH37: [10, 11, 11, 11, 9, 11, 13, 10, 11, 10, 9, 11, 10, 8, 9, 9, 10, 9, 9, 10, 8, 10, 10, 9],
 }
 _MITOCHONDRION = {GRCH38: "NC_012920.1", GRCH37: "NC_012920.1"}
-_REFSEQ_PATTERN = re.compile(r"^(?:refseq:)?(NC_0000(\d\d)\.(\d+))$", re.IGNORECASE)
+_REFSEQ_PATTERN = re.compile(r"^(?:refseq:)?(NC_\d{6}\.\d+)$", re.IGNORECASE)
 
 
 def normalize_assembly(name: str) -> str:

@@ -8,15 +8,32 @@ individual filters), then the indexed variant look-up and the carrier-set algebr
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.beacon.records import CaseLevel, dataset_record, individual_record, variant_record
+from gateway.beacon.framework import (
+    BeaconDescription,
+    configuration_response,
+    entry_types_response,
+    filtering_terms_response,
+    info_response,
+    map_response,
+    service_info,
+    sex_filtering_terms,
+)
+from gateway.beacon.records import (
+    CaseLevel,
+    dataset_record,
+    individual_record,
+    returned_schema,
+    variant_record,
+)
 from gateway.beacon.requests import BeaconRequest, VariantQuery
 from gateway.beacon.responses import (
+    API_VERSION,
     Count,
     ResponseContext,
     ResultSet,
@@ -24,9 +41,11 @@ from gateway.beacon.responses import (
     collections_response,
     count_response,
     resultsets_response,
+    select_result_sets,
 )
 from gateway.domain.assemblies import ASSEMBLIES, canonical_chromosome, normalize_assembly
 from gateway.domain.carriers import as_int, positions_of
+from gateway.domain.datasets import Dataset, DatasetStats
 from gateway.domain.granularity import ANONYMOUS_LEVELS, Granularity, SecurityLevel, least
 from gateway.domain.variants import Variant
 from gateway.errors import BadBeaconQuery, BadRequest, NotFound
@@ -37,6 +56,7 @@ from gateway.services.beacon_scope import (
     sex_filter,
     visible_datasets,
 )
+from gateway.settings import Settings
 from gateway.storage.database import Database
 from gateway.storage.datasets import DatasetRepository
 from gateway.storage.samples import SampleRepository, SampleRow
@@ -47,10 +67,34 @@ _GENOMIC_HGVS = re.compile(r"^(NC_\d{6}\.\d+):g\.(\d+)([ACGT])>([ACGT])$")
 
 @dataclass(frozen=True, slots=True)
 class BeaconOptions:
-    beacon_id: str
-    api_version: str
-    default_granularity: Granularity
+    description: BeaconDescription
     small_count_floor: int
+    api_version: str = API_VERSION
+
+    @property
+    def beacon_id(self) -> str:
+        return self.description.beacon_id
+
+    @property
+    def default_granularity(self) -> Granularity:
+        return self.description.default_granularity
+
+    @classmethod
+    def from_settings(cls, settings: Settings, version: str) -> BeaconOptions:
+        description = BeaconDescription(
+            beacon_id=settings.gateway_id,
+            name=f"EU health data gateway Beacon ({settings.country})",
+            country=settings.country,
+            base_url=f"{settings.public_base_url}/beacon",
+            version=version,
+            environment=settings.env,
+            organization_name=f"National eHealth operator ({settings.country})",
+            default_granularity=Granularity(settings.beacon_default_granularity),
+            security_levels=tuple(SecurityLevel),
+            description="Genomic variant discovery over this member state's variant store; "
+            "only individuals who have not opted out of research use count.",
+        )
+        return cls(description, settings.small_count_floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +126,12 @@ class BeaconService:
     def __init__(self, database: Database, options: BeaconOptions) -> None:
         self._database = database
         self._options = options
+        self._documents = _documents(options.description)
+
+    def document(self, name: str) -> dict[str, Any]:
+        """An informational document: info, service-info, configuration, map, entry_types,
+        filtering_terms."""
+        return self._documents[name]
 
     async def variants(
         self,
@@ -145,9 +195,9 @@ class BeaconService:
             records = []
             for item in visible:
                 stats = await repo.stats(item.dataset)
-                records.append(dataset_record(item.dataset, stats))
+                records.append(_dataset_record(item.dataset, stats))
         count = Count(len(records), 0)
-        context = self._context(request, "dataset", Granularity.RECORD)
+        context = self._context(request, "dataset")
         return collections_response(context, exists=bool(records), count=count, collections=records)
 
     # -- shared steps --------------------------------------------------------------------
@@ -247,47 +297,50 @@ class BeaconService:
 
     # -- rendering -----------------------------------------------------------------------
 
-    def _context(
-        self, request: BeaconRequest, entity: str, granularity: Granularity
-    ) -> ResponseContext:
-        return ResponseContext.for_entity(
+    def _context(self, request: BeaconRequest, entity: str) -> ResponseContext:
+        return ResponseContext(
             beacon_id=self._options.beacon_id,
             api_version=self._options.api_version,
-            entity=entity,
-            granularity=granularity,
+            returned_schemas=(returned_schema(entity),),
             received_summary=request.summary(self._options.default_granularity),
         )
 
-    def _count(self, value: int) -> Count:
-        return Count(value, self._options.small_count_floor)
+    def _count(self, value: int, entity: str) -> Count:
+        # The floor protects people: counts of individuals, not of variants. Records are
+        # exact by nature (the caller sees them), so record answers carry exact counts.
+        floor = self._options.small_count_floor if entity == "individual" else 0
+        return Count(value, floor)
 
     def _summary(
         self, request: BeaconRequest, entity: str, granularity: Granularity, total: int
     ) -> dict[str, object]:
-        context = self._context(request, entity, granularity)
+        context = self._context(request, entity)
         if granularity is Granularity.BOOLEAN:
             return boolean_response(context, exists=total > 0)
-        return count_response(context, exists=total > 0, count=self._count(total))
+        return count_response(context, exists=total > 0, count=self._count(total, entity))
 
     def _set(self, dataset: str, total: int, records: list[dict[str, object]]) -> ResultSet:
         return ResultSet(
-            dataset_id=dataset, exists=total > 0, count=self._count(total), results=tuple(records)
+            dataset_id=dataset, exists=total > 0, count=Count(total, 0), results=tuple(records)
         )
 
     def _result_set(
-        self, request: BeaconRequest, dataset: str, rows: Sequence[SampleRow], render: object
+        self,
+        request: BeaconRequest,
+        dataset: str,
+        rows: Sequence[SampleRow],
+        render: Callable[[SampleRow], dict[str, Any]],
     ) -> ResultSet:
-        assert callable(render)
         return self._set(dataset, len(rows), [render(row) for row in _page(request, rows)])
 
     def _records(
         self, request: BeaconRequest, entity: str, result_sets: list[ResultSet]
     ) -> dict[str, object]:
-        chosen = _included(request.include_resultset_responses, result_sets)
+        chosen = select_result_sets(result_sets, request.include_resultset_responses)
         total = sum(rs.count.value for rs in result_sets)
-        context = self._context(request, entity, Granularity.RECORD)
+        context = self._context(request, entity)
         return resultsets_response(
-            context, exists=total > 0, count=self._count(total), result_sets=chosen
+            context, exists=total > 0, count=Count(total, 0), result_sets=chosen
         )
 
 
@@ -459,9 +512,29 @@ def _one_per_individual(rows: Sequence[SampleRow]) -> list[SampleRow]:
     return list(seen.values())
 
 
-def _included(mode: str, result_sets: list[ResultSet]) -> list[ResultSet]:
-    if mode == "ALL":
-        return result_sets
-    if mode == "NONE":
-        return []
-    return [rs for rs in result_sets if rs.exists == (mode == "HIT")]
+def _documents(description: BeaconDescription) -> dict[str, dict[str, Any]]:
+    return {
+        "info": info_response(description),
+        "service-info": service_info(description),
+        "configuration": configuration_response(description),
+        "map": map_response(description),
+        "entry_types": entry_types_response(description),
+        "filtering_terms": filtering_terms_response(
+            description, sex_filtering_terms(("individual", "genomicVariation"))
+        ),
+    }
+
+
+def _dataset_record(dataset: Dataset, stats: DatasetStats) -> dict[str, Any]:
+    return dataset_record(
+        dataset.name,
+        dataset.name,
+        description=dataset.description,
+        assembly=dataset.assembly,
+        security=dataset.policy.security_level,
+        duo=dataset.policy.duo_codes,
+        created=dataset.created_at.isoformat(),
+        updated=dataset.updated_at.isoformat(),
+        variant_count=stats.variants,
+        sample_count=stats.samples,
+    )

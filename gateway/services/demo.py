@@ -13,13 +13,18 @@ from gateway.storage.database import Database
 DEMO_DATASET = "demo-cohort"
 
 
-async def load_demo(database: Database, folder: Path,
-                    progress: Progress | None = None) -> IngestReport:
+async def load_demo(
+    database: Database, folder: Path, progress: Progress | None = None
+) -> IngestReport:
     files = await asyncio.to_thread(write_demo, folder)
     job = VcfIngest(
-        path=files.vcf, dataset=DEMO_DATASET, manifest=files.manifest,
-        policy=PolicyChange(security_level=SecurityLevel.PUBLIC,
-                            max_granularity=Granularity.COUNT,
-                            consent_basis=ConsentBasis.CITIZEN),
+        path=files.vcf,
+        dataset=DEMO_DATASET,
+        manifest=files.manifest,
+        policy=PolicyChange(
+            security_level=SecurityLevel.PUBLIC,
+            max_granularity=Granularity.COUNT,
+            consent_basis=ConsentBasis.CITIZEN,
+        ),
     )
     return await ingest_vcf(database, job, progress)

@@ -51,8 +51,7 @@ class DatasetRepository:
                 **_policy_columns(policy),
             )
         )
-        (pk,) = result.inserted_primary_key or (None,)
-        created = await self.by_id(int(pk))
+        created = await self.by_id(int(result.inserted_primary_key[0]))  # type: ignore[index]
         assert created is not None  # we just inserted it in this transaction
         return created
 

@@ -43,7 +43,8 @@ def empty_postgres(url: str) -> None:
         try:
             tables = await connection.fetch(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'")
+                "AND tablename <> 'alembic_version'"
+            )
             if tables:
                 names = ", ".join(f'"{row["tablename"]}"' for row in tables)
                 await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

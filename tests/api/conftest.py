@@ -1,0 +1,60 @@
+"""An app over a small, fully known store: three datasets from one hand-written VCF.
+
+``cohort``    manifest links 4 of 6 samples to citizens (consent basis citizen), PUBLIC, record
+``reference`` no manifest (consent basis open), PUBLIC, count (the default)
+``secret``    CONTROLLED: anonymous callers never see it
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.domain.granularity import Granularity, SecurityLevel
+from gateway.services.ingest_vcf import PolicyChange, VcfIngest, ingest_vcf
+from gateway.settings import Settings
+from gateway.storage.database import open_database, upgrade
+
+DATA = Path(__file__).parent / "data"
+SMALL_VCF = DATA / "small.vcf"
+SMALL_MANIFEST = DATA / "small-manifest.tsv"
+
+
+async def load(settings: Settings, *jobs: VcfIngest) -> None:
+    database = open_database(settings.database_url)
+    try:
+        await upgrade(database)
+        for job in jobs:
+            await ingest_vcf(database, job)
+    finally:
+        await database.dispose()
+
+
+STANDARD_JOBS = (
+    VcfIngest(
+        SMALL_VCF,
+        "cohort",
+        manifest=SMALL_MANIFEST,
+        policy=PolicyChange(max_granularity=Granularity.RECORD),
+    ),
+    VcfIngest(SMALL_VCF, "reference"),
+    VcfIngest(
+        SMALL_VCF,
+        "secret",
+        policy=PolicyChange(
+            security_level=SecurityLevel.CONTROLLED, max_granularity=Granularity.RECORD
+        ),
+    ),
+)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    asyncio.run(load(settings, *STANDARD_JOBS))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
