@@ -56,5 +56,10 @@ def database_url(tmp_path: Path, postgres_url: str | None) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, pki_dir=tmp_path / "certs",  # type: ignore[call-arg]
-                    small_count_floor=0, log_level="WARNING")
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        pki_dir=tmp_path / "certs",  # type: ignore[call-arg]
+        small_count_floor=0,
+        log_level="WARNING",
+    )

@@ -30,7 +30,9 @@ SCHEMAS = {
     "/entry_types": "framework/json/responses/beaconEntryTypesResponse.json",
     "/filtering_terms": "framework/json/responses/beaconFilteringTermsResponse.json",
     "/individuals/filtering_terms": "framework/json/responses/beaconFilteringTermsResponse.json",
-    "/datasets/cohort/filtering_terms": "framework/json/responses/beaconFilteringTermsResponse.json",
+    "/datasets/cohort/filtering_terms": (
+        "framework/json/responses/beaconFilteringTermsResponse.json"
+    ),
 }
 
 

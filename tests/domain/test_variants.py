@@ -27,7 +27,8 @@ def test_variant_ids_are_one_based_and_url_safe() -> None:
     sv = Variant("GRCh38", "1", 1000, 2000, "N", "<DEL>", VariantType.DEL)
     assert snv.variant_id == "GRCh38-22-10516173-C-T"
     assert sv.variant_id == "GRCh38-1-1001-N-DEL-2000"
-    assert "/" not in sv.variant_id and "<" not in sv.variant_id
+    assert "/" not in sv.variant_id
+    assert "<" not in sv.variant_id
 
 
 def test_query_types_cover_efo_terms_and_broader_types() -> None:

@@ -1,0 +1,415 @@
+"""Beacon query throughput and latency: ``gateway serve`` against a bare FastAPI app.
+
+Stores of 10k and ≥1M variants (``bench.make_vcf`` with 16 samples, so they build quickly) are
+ingested into SQLite and PostgreSQL. For each store, ``gateway serve`` and the reference
+(``bench.bare_app``: one constant ~1 KB Beacon body) run under uvicorn with the same settings
+(one process, same loop and HTTP implementation, loopback), and the same load tool (wrk with a
+Lua script cycling through the query paths, else ``bench.load``) drives both: warm-up first,
+then a bounded measurement. The paths are GET sequence queries for random variants of the
+store (every one a hit) plus a tenth of misses (an ALT the store does not hold).
+
+Goals per back end: gateway throughput ≥ 0.5 of the bare app's; p50 and p99 latency at 1M
+variants ≤ 2x those at 10k.
+
+    python -m bench.query [--backends sqlite,postgres] [--duration 10] [--warmup 3]
+        [--connections 16] [--small 10000] [--large 1000000] [--load auto|wrk|python]
+        [--reuse-stores]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import (
+    GATEWAY,
+    PYTHON,
+    ROOT,
+    BenchError,
+    cache_dir,
+    fresh_postgres,
+    gateway_env,
+    gateway_missing,
+    goal,
+    remove_sqlite,
+    run,
+    sqlite_url,
+)
+from bench.load import LoadResult
+from bench.make_vcf import cached
+
+HOST = "127.0.0.1"
+STORE_SAMPLES = 16
+QUERIES = 2_000
+MISS_SHARE = 0.1
+GOAL_THROUGHPUT = 0.5
+GOAL_LATENCY = 2.0
+BARE_PATH = "/beacon/g_variants"
+# wrk runs this per thread: cycle through the paths file, then print one machine-readable line.
+WRK_SCRIPT = """\
+local paths = {}
+local next_index = 1
+
+function init(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then paths[#paths + 1] = line end
+  end
+end
+
+function request()
+  local path = paths[next_index]
+  next_index = next_index % #paths + 1
+  return wrk.format("GET", path)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """How every measurement is taken."""
+
+    tool: str
+    connections: int
+    duration: float
+    warmup: float
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    result: LoadResult
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    load = Load(_load_tool(args.load), args.connections, args.duration, args.warmup)
+    print(
+        f"query bench: {load.tool}, {load.connections} connections, {load.duration:g} s per "
+        f"measurement after {load.warmup:g} s warm-up, {QUERIES:,} query paths "
+        f"({MISS_SHARE:.0%} misses), one uvicorn process per server",
+        flush=True,
+    )
+    # The bare app ignores the query string; it gets the same request lines all the same.
+    sample_paths = _query_paths(cached(args.small, STORE_SAMPLES), args.small)
+    with _serving([PYTHON, "-m", "bench.bare_app"], dict(os.environ), BARE_PATH) as base:
+        bare = _measure(load, base, sample_paths)
+    _print_row(Row("bare FastAPI app (reference)", bare), bare)
+    failures = []
+    missing = gateway_missing()
+    for backend in args.backends.split(","):
+        try:
+            if missing:
+                raise BenchError(f"gateway CLI unavailable: {missing}")
+            rows = [
+                _gateway_row(backend.strip(), size, load, args.reuse_stores)
+                for size in (args.small, args.large)
+            ]
+        except BenchError as exc:
+            failures.append(f"{backend}: {exc}")
+            continue
+        for row in rows:
+            _print_row(row, bare)
+        _print_growth(rows[0].result, rows[1].result, args.small, args.large)
+    for failure in failures:
+        print(f"not measured: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.query",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--reuse-stores",
+        action="store_true",
+        help="keep stores a previous run built (same sizes and back end)",
+    )
+    return parser
+
+
+def _gateway_row(backend: str, size: int, load: Load, reuse: bool) -> Row:
+    vcf = cached(size, STORE_SAMPLES)
+    url = _store(backend, size, vcf, reuse)
+    paths = _query_paths(vcf, size)
+    with _serving([GATEWAY, "serve"], gateway_env(url), "/health") as base:
+        _check(base, paths)
+        result = _measure(load, base, paths)
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    return Row(f"gateway, {name}, {size:,} variants", result)
+
+
+def _store(backend: str, size: int, vcf: Path, reuse: bool) -> str:
+    """A database holding ``vcf`` as dataset ``bench``; built unless reused."""
+    marker = cache_dir() / f"query-{backend}-{size}.built"
+    if backend == "sqlite":
+        database = cache_dir() / f"query-{size}.db"
+        url = sqlite_url(database)
+        if reuse and marker.exists() and database.exists():
+            return url
+        remove_sqlite(database)
+    elif backend == "postgres":
+        if reuse and marker.exists():
+            return marker.read_text(encoding="utf-8").strip()
+        url = fresh_postgres(f"bench_query_{size}")
+    else:
+        raise BenchError(f"unknown back end {backend!r}: use sqlite or postgres")
+    marker.unlink(missing_ok=True)
+    started = time.perf_counter()
+    run(
+        [GATEWAY, "ingest", "vcf", str(vcf), "--dataset", "bench", "--replace"],
+        env=gateway_env(url),
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"  store: {size:,} variants x {STORE_SAMPLES} samples into {backend} in "
+        f"{seconds:.1f} s ({size / seconds:,.0f} records/s)",
+        flush=True,
+    )
+    marker.write_text(url + "\n", encoding="utf-8")
+    return url
+
+
+def _query_paths(vcf: Path, records: int, seed: int = 7) -> list[str]:
+    """GET sequence queries for ``QUERIES`` random records of ``vcf``, a tenth made misses."""
+    rng = random.Random(seed)
+    chosen = set(rng.sample(range(records), min(QUERIES, records)))
+    paths = []
+    with gzip.open(vcf, "rt", encoding="ascii") as lines:
+        index = -1
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            index += 1
+            if index in chosen:
+                _chrom, pos, _id, ref, alt = line.split("\t", 5)[:5]
+                if rng.random() < MISS_SHARE:
+                    alt = rng.choice([base for base in "ACGT" if base not in (alt, ref)])
+                paths.append(
+                    f"/beacon/g_variants?referenceName=22&start={int(pos) - 1}"
+                    f"&referenceBases={ref}&alternateBases={alt}"
+                )
+    rng.shuffle(paths)
+    return paths
+
+
+def _check(base: str, paths: list[str]) -> None:
+    """Refuse to time a server that answers the bench's queries with errors."""
+    for path in paths[:20]:
+        answer = httpx.get(base + path, timeout=30)
+        if answer.status_code != 200:
+            raise BenchError(f"GET {path} answered {answer.status_code}: {answer.text[:300]}")
+    found = sum(_exists(httpx.get(base + path, timeout=30).json()) for path in paths[:50])
+    print(
+        f"  check: {found} of the first 50 queries found their variant "
+        f"(~{1 - MISS_SHARE:.0%} expected)",
+        flush=True,
+    )
+
+
+def _exists(body: object) -> bool:
+    summary = body.get("responseSummary", {}) if isinstance(body, dict) else {}
+    return bool(summary.get("exists")) if isinstance(summary, dict) else False
+
+
+def _measure(load: Load, base: str, paths: list[str]) -> LoadResult:
+    paths_file = cache_dir() / "query-paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n", encoding="ascii")
+    if load.tool == "wrk":
+        if load.warmup:
+            _wrk(load, base, paths_file, load.warmup)
+        return _wrk(load, base, paths_file, load.duration)
+    output = run(
+        [
+            PYTHON,
+            "-m",
+            "bench.load",
+            "--url",
+            base,
+            "--paths",
+            str(paths_file),
+            "--connections",
+            str(load.connections),
+            "--duration",
+            str(load.duration),
+            "--warmup",
+            str(load.warmup),
+            "--json",
+        ],
+        timeout=load.duration * 3 + 60,
+    )
+    fields = json.loads(output)
+    return LoadResult(
+        fields["requests"],
+        fields["seconds"],
+        fields["p50_ms"],
+        fields["p99_ms"],
+        fields["errors"],
+        "bench.load",
+    )
+
+
+def _wrk(load: Load, base: str, paths_file: Path, seconds: float) -> LoadResult:
+    script = cache_dir() / "query-paths.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    output = run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{load.connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            base,
+            "--",
+            str(paths_file),
+        ],
+        timeout=seconds * 3 + 60,
+    )
+    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise BenchError(f"wrk printed no summary: {output[-300:]}")
+    fields = json.loads(line.removeprefix("BENCH "))
+    return LoadResult(
+        fields["requests"],
+        fields["duration_us"] / 1e6,
+        fields["p50_us"] / 1e3,
+        fields["p99_us"] / 1e3,
+        fields["errors"],
+        "wrk",
+    )
+
+
+def _load_tool(preference: str) -> str:
+    """``wrk`` when it is (or, as root, can be made) available; else the Python fallback."""
+    if preference == "python":
+        return "python"
+    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk not found: apt-get install -y wrk…", file=sys.stderr, flush=True)
+        for command in (
+            ["apt-get", "install", "-y", "wrk"],
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "wrk"],
+        ):
+            done = subprocess.run(command, capture_output=True, timeout=600, check=False)
+            if command[1] == "install" and done.returncode == 0:
+                break
+    if shutil.which("wrk"):
+        return "wrk"
+    if preference == "wrk":
+        raise SystemExit("bench.query: wrk is not installed and could not be installed")
+    return "python"
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], ready_path: str) -> Iterator[str]:
+    """Run a server on a free loopback port until the block ends (also on error)."""
+    port = _free_port()
+    log_path = cache_dir() / f"server-{Path(command[0]).name}-{port}.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [*command, "--host", HOST, "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(server, f"http://{HOST}:{port}{ready_path}", log_path)
+            yield f"http://{HOST}:{port}"
+        finally:
+            _stop(server)
+    log_path.unlink(missing_ok=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(
+    server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchError(f"server exited {server.returncode}: {_tail(log_path)}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"server not ready at {url} after {timeout:g} s: {_tail(log_path)}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _tail(path: Path) -> str:
+    return " | ".join(path.read_text(errors="replace").strip().splitlines()[-5:])
+
+
+def _print_growth(small: LoadResult, large: LoadResult, small_size: int, large_size: int) -> None:
+    p50, p99 = large.p50_ms / small.p50_ms, large.p99_ms / small.p99_ms
+    print(
+        f"  latency at {large_size:,} vs {small_size:,} variants: p50 x{p50:.2f}, "
+        f"p99 x{p99:.2f}  {goal(max(p50, p99), GOAL_LATENCY, at_most=True)}",
+        flush=True,
+    )
+
+
+def _print_row(row: Row, bare: LoadResult) -> None:
+    result = row.result
+    ratio = result.rate / bare.rate if bare.rate else 0.0
+    verdict = (
+        "" if result is bare else f"  throughput ratio {ratio:.2f} " + goal(ratio, GOAL_THROUGHPUT)
+    )
+    print(
+        f"{row.label:<42} {result.rate:>8,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}{verdict}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
