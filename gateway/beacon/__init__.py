@@ -1,7 +1,9 @@
 """GA4GH Beacon v2 (schema release v2.1.1, plus the v2.2 count-precision fields): pure
 functions from data to data, no I/O.
 
-- :mod:`gateway.beacon.requests`: GET parameters and POST bodies → :class:`BeaconRequest`
+- :mod:`gateway.beacon.requests`: GET parameters and POST bodies → :class:`BeaconRequest`,
+  built from :mod:`gateway.beacon.variant_query`, :mod:`gateway.beacon.filters` and
+  :mod:`gateway.beacon.scalars`
 - :mod:`gateway.beacon.responses`: boolean, count, result-set, collection and error responses
 - :mod:`gateway.beacon.records`: genomic variation, individual and dataset records
 - :mod:`gateway.beacon.framework`: info, service-info, configuration, map, entry types,

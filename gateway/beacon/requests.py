@@ -16,35 +16,61 @@ only schema-valid form, which :meth:`BeaconRequest.summary` echoes); numbers may
 Strictness, to catch typos: unknown GET parameters and unknown keys in ``query`` and
 ``requestParameters`` are refused by name. GET has no ``requestedGranularity`` (beacon2-ri-api
 #312): GET answers at the configured default granularity.
+
+The parts live beside this module: :mod:`gateway.beacon.variant_query` checks the variant
+parameters, :mod:`gateway.beacon.filters` the filters and :mod:`gateway.beacon.scalars` single
+values.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
+from gateway.beacon.filters import (
+    FILTER_OPERATORS,
+    AlphanumericFilter,
+    Filter,
+    OntologyFilter,
+    parse_filter,
+)
 from gateway.beacon.responses import API_VERSION, DEFAULT_LIMIT, IncludeResultsets
+from gateway.beacon.scalars import (
+    boolean,
+    json_object,
+    non_negative,
+    optional_text,
+    refuse_unknown_keys,
+    text_list,
+    unknown_error,
+)
+from gateway.beacon.variant_query import (
+    VARIANT_PARAMETERS,
+    QueryKind,
+    VariantQuery,
+    parse_variant_query,
+)
 from gateway.domain.granularity import Granularity
-from gateway.domain.variants import VariantType, query_types
 from gateway.errors import BadBeaconQuery
 
-QueryKind = Literal["none", "sequence", "range", "bracket", "gene", "hgvs", "aminoacid"]
+# The filter and variant names moved to their own modules; re-exported so imports still work.
+__all__ = [
+    "FILTER_OPERATORS",
+    "GET_PARAMETERS",
+    "VARIANT_PARAMETERS",
+    "AlphanumericFilter",
+    "BeaconRequest",
+    "Filter",
+    "OntologyFilter",
+    "QueryKind",
+    "VariantQuery",
+    "parse_get",
+    "parse_post",
+]
 
-FILTER_OPERATORS = ("=", "<", ">", "!", ">=", "<=")
-_SIMILARITIES = ("exact", "high", "medium", "low")
 _INCLUDE: tuple[IncludeResultsets, ...] = ("ALL", "HIT", "MISS", "NONE")
-_BASES = re.compile(r"^[ACGTUNRYSWKMBDHV\-.]*$")
-_DIGITS = re.compile(r"^[+-]?\d+$")
 
-# requestParameters names (genomicVariations/requestParameters.json), in echo order.
-VARIANT_PARAMETERS = (
-    "assemblyId", "referenceName", "start", "end", "referenceBases", "alternateBases",
-    "variantType", "variantMinLength", "variantMaxLength", "geneId", "aminoacidChange",
-    "genomicAlleleShortForm",
-)  # fmt: skip
 # GET names → requestParameters names. endpoints.json names the gene and HGVS parameters
 # ``geneid`` and ``allele``; the camelCase names are what users (and the docs) write.
 # ``variantType`` is not in endpoints.json but is how a GET range or bracket query says "DEL".
@@ -63,72 +89,6 @@ _QUERY_KEYS = (
     "includeResultsetResponses", "testMode",
 )  # fmt: skip
 _PAGINATION_KEYS = ("skip", "limit", "currentPage", "nextPage", "previousPage")
-_FILTER_KEYS = ("id", "scope", "includeDescendantTerms", "similarity", "operator", "value")
-
-
-@dataclass(frozen=True, slots=True)
-class VariantQuery:
-    """The ``g_variant`` request parameters; coordinates are 0-based interbase as in the spec."""
-
-    reference_name: str | None
-    start: tuple[int, ...]
-    end: tuple[int, ...]
-    reference_bases: str | None
-    alternate_bases: str | None
-    variant_types: frozenset[VariantType] | None
-    variant_type_raw: str | None
-    min_length: int | None
-    max_length: int | None
-    gene_id: str | None
-    assembly_id: str | None
-    aminoacid_change: str | None
-    genomic_allele_short_form: str | None
-    kind: QueryKind
-
-    def parameters(self) -> dict[str, Any]:
-        """The parameters that were given, under their spec (camelCase) names."""
-        values: dict[str, Any] = {
-            "assemblyId": self.assembly_id,
-            "referenceName": self.reference_name,
-            "start": list(self.start) or None,
-            "end": list(self.end) or None,
-            "referenceBases": self.reference_bases,
-            "alternateBases": self.alternate_bases,
-            "variantType": self.variant_type_raw,
-            "variantMinLength": self.min_length,
-            "variantMaxLength": self.max_length,
-            "geneId": self.gene_id,
-            "aminoacidChange": self.aminoacid_change,
-            "genomicAlleleShortForm": self.genomic_allele_short_form,
-        }
-        return {name: value for name, value in values.items() if value is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class OntologyFilter:
-    id: str
-    include_descendant_terms: bool
-    scope: str | None
-
-    @property
-    def curie(self) -> str:
-        return self.id
-
-
-@dataclass(frozen=True, slots=True)
-class AlphanumericFilter:
-    id: str
-    operator: str
-    value: str
-    scope: str | None
-
-    @property
-    def curie(self) -> str:
-        """The filter as one string, for ``receivedRequestSummary.filters`` (strings only)."""
-        return f"{self.id}{self.operator}{self.value}"
-
-
-Filter = OntologyFilter | AlphanumericFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +158,8 @@ def parse_get(
     _refuse_unknown_get(values)
     skip, limit = _pagination(_single(values, "skip"), _single(values, "limit"), max_limit)
     return BeaconRequest(
-        variant=_variant_query(_get_variant_raw(values)),
-        filters=tuple(_filter(item) for item in _split(values.get("filters", []))),
+        variant=parse_variant_query(_get_variant_raw(values)),
+        filters=tuple(parse_filter(item) for item in _split(values.get("filters", []))),
         skip=skip,
         limit=limit,
         requested_granularity=None,
@@ -227,7 +187,7 @@ def _refuse_unknown_get(values: Mapping[str, list[str]]) -> None:
         )
     unknown = sorted(set(values) - GET_PARAMETERS)
     if unknown:
-        raise _unknown("query parameter", unknown, GET_PARAMETERS)
+        raise unknown_error("query parameter", unknown, GET_PARAMETERS)
 
 
 def _get_variant_raw(values: Mapping[str, list[str]]) -> dict[str, object]:
@@ -270,16 +230,16 @@ def parse_post(body: object, *, max_limit: int) -> BeaconRequest:
     if not isinstance(body, dict):
         raise BadBeaconQuery("the request body must be a JSON object")
     document = cast(dict[str, object], body)
-    _refuse_unknown_keys(document, _BODY_KEYS, "the request body")
-    meta = _object(document.get("meta"), "meta")
-    query = _object(document.get("query"), "query")
-    _refuse_unknown_keys(query, _QUERY_KEYS, "query")
+    refuse_unknown_keys(document, _BODY_KEYS, "the request body")
+    meta = json_object(document.get("meta"), "meta")
+    query = json_object(document.get("query"), "query")
+    refuse_unknown_keys(query, _QUERY_KEYS, "query")
     variant_raw, dataset_ids = _request_parameters(query.get("requestParameters"))
-    pagination = _object(query.get("pagination"), "query.pagination")
-    _refuse_unknown_keys(pagination, _PAGINATION_KEYS, "query.pagination")
+    pagination = json_object(query.get("pagination"), "query.pagination")
+    refuse_unknown_keys(pagination, _PAGINATION_KEYS, "query.pagination")
     skip, limit = _pagination(pagination.get("skip"), pagination.get("limit"), max_limit)
     return BeaconRequest(
-        variant=_variant_query(variant_raw),
+        variant=parse_variant_query(variant_raw),
         filters=_post_filters(query.get("filters")),
         skip=skip,
         limit=limit,
@@ -287,22 +247,22 @@ def parse_post(body: object, *, max_limit: int) -> BeaconRequest:
         include_resultset_responses=_include(query.get("includeResultsetResponses")),
         requested_schemas=_requested_schemas(meta.get("requestedSchemas")),
         dataset_ids=dataset_ids,
-        test_mode=_boolean(query.get("testMode", False), "query.testMode"),
-        api_version=_optional_text(meta.get("apiVersion"), "meta.apiVersion"),
+        test_mode=boolean(query.get("testMode", False), "query.testMode"),
+        api_version=optional_text(meta.get("apiVersion"), "meta.apiVersion"),
     )
 
 
 def _request_parameters(value: object) -> tuple[dict[str, object], tuple[str, ...]]:
     """Flat and ``{"g_variant": {..}}`` forms into one flat dict, plus the dataset ids."""
-    parameters = _object(value, "query.requestParameters")
+    parameters = json_object(value, "query.requestParameters")
     flat: dict[str, object] = {}
     wrapped: dict[str, object] = {}
     dataset_ids: object = None
     for key, item in parameters.items():
         if key == "g_variant":
-            wrapped = _object(item, "requestParameters.g_variant")
+            wrapped = json_object(item, "requestParameters.g_variant")
         elif key == "datasets":
-            dataset_ids = _object(item, "requestParameters.datasets").get("datasetIds")
+            dataset_ids = json_object(item, "requestParameters.datasets").get("datasetIds")
         elif key == "datasetIds":
             dataset_ids = item
         elif key != "$schema":
@@ -312,7 +272,7 @@ def _request_parameters(value: object) -> tuple[dict[str, object], tuple[str, ..
         raise BadBeaconQuery(
             f"requestParameters gives {', '.join(both)} both flat and in g_variant"
         )
-    return {**flat, **wrapped}, _text_list(dataset_ids, "datasetIds")
+    return {**flat, **wrapped}, text_list(dataset_ids, "datasetIds")
 
 
 def _post_granularity(
@@ -332,7 +292,7 @@ def _post_filters(value: object) -> tuple[Filter, ...]:
         return ()
     if not isinstance(value, list):
         raise BadBeaconQuery("query.filters must be an array of filters")
-    return tuple(_filter(item) for item in value)
+    return tuple(parse_filter(item) for item in value)
 
 
 def _requested_schemas(value: object) -> tuple[str, ...]:
@@ -347,7 +307,7 @@ def _requested_schema(item: object) -> str:
     if isinstance(item, str):
         schema: object = item
     else:
-        schema = _object(item, "each meta.requestedSchemas item").get("schema")
+        schema = json_object(item, "each meta.requestedSchemas item").get("schema")
     if not isinstance(schema, str) or not schema.strip():
         raise BadBeaconQuery("each meta.requestedSchemas item needs a schema name")
     return schema.strip()
@@ -360,8 +320,8 @@ def _pagination(skip: object, limit: object, max_limit: int) -> tuple[int, int]:
     """Pages to skip and page size: a limit of 0, or one above the maximum, is the maximum."""
     if max_limit < 1:
         raise ValueError(f"max_limit must be positive, got {max_limit}")
-    pages = 0 if skip is None else _non_negative(skip, "skip")
-    size = DEFAULT_LIMIT if limit is None else _non_negative(limit, "limit")
+    pages = 0 if skip is None else non_negative(skip, "skip")
+    size = DEFAULT_LIMIT if limit is None else non_negative(limit, "limit")
     return pages, min(size or max_limit, max_limit)
 
 
@@ -382,236 +342,3 @@ def _include(value: object) -> IncludeResultsets:
     raise BadBeaconQuery(
         f"unknown includeResultsetResponses {value!r}: use one of {', '.join(_INCLUDE)}"
     )
-
-
-def _filter(item: object) -> Filter:
-    if isinstance(item, str) and item.strip():
-        return OntologyFilter(item.strip(), include_descendant_terms=True, scope=None)
-    if isinstance(item, dict):
-        return _filter_object(cast(dict[str, object], item))
-    raise BadBeaconQuery(f"a filter must be a CURIE string or an object with an id, got {item!r}")
-
-
-def _filter_object(item: dict[str, object]) -> Filter:
-    _refuse_unknown_keys(item, _FILTER_KEYS, "a filter")
-    term = item.get("id")
-    if not isinstance(term, str) or not term.strip():
-        raise BadBeaconQuery(f"a filter needs an id, got {item!r}")
-    scope = _optional_text(item.get("scope"), "filter scope")
-    if "operator" in item or "value" in item:
-        return _alphanumeric(term.strip(), item, scope)
-    similarity = item.get("similarity", "exact")
-    if similarity not in _SIMILARITIES:
-        raise BadBeaconQuery(f"filter {term}: similarity must be one of {', '.join(_SIMILARITIES)}")
-    descendants = _boolean(item.get("includeDescendantTerms", True), "includeDescendantTerms")
-    return OntologyFilter(term.strip(), include_descendant_terms=descendants, scope=scope)
-
-
-def _alphanumeric(term: str, item: Mapping[str, object], scope: str | None) -> AlphanumericFilter:
-    operator = item.get("operator", "=")  # the schema's default
-    if operator not in FILTER_OPERATORS:
-        raise BadBeaconQuery(
-            f"filter {term}: operator {operator!r} is not one of {' '.join(FILTER_OPERATORS)}"
-        )
-    value = item.get("value")
-    if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
-        raise BadBeaconQuery(f"filter {term}: an alphanumeric filter needs a value")
-    return AlphanumericFilter(term, operator=str(operator), value=str(value), scope=scope)
-
-
-# --- variant parameters -------------------------------------------------------------------
-
-
-def _variant_query(raw: Mapping[str, object]) -> VariantQuery:
-    """Type-check each parameter, then decide which Beacon query type the whole is."""
-    if "mateName" in raw:
-        raise BadBeaconQuery("mateName (fusion queries) is not supported by this beacon")
-    unknown = sorted(set(raw) - set(VARIANT_PARAMETERS))
-    if unknown:
-        raise _unknown("request parameter", unknown, VARIANT_PARAMETERS)
-    type_raw = _optional_text(raw.get("variantType"), "variantType")
-    query = VariantQuery(
-        reference_name=_optional_text(raw.get("referenceName"), "referenceName"),
-        start=_coordinates(raw.get("start"), "start"),
-        end=_coordinates(raw.get("end"), "end"),
-        reference_bases=_bases(raw.get("referenceBases"), "referenceBases"),
-        alternate_bases=_bases(raw.get("alternateBases"), "alternateBases"),
-        variant_types=_variant_types(type_raw),
-        variant_type_raw=type_raw,
-        min_length=_optional_count(raw.get("variantMinLength"), "variantMinLength"),
-        max_length=_optional_count(raw.get("variantMaxLength"), "variantMaxLength"),
-        gene_id=_optional_text(raw.get("geneId"), "geneId"),
-        assembly_id=_optional_text(raw.get("assemblyId"), "assemblyId"),
-        aminoacid_change=_optional_text(raw.get("aminoacidChange"), "aminoacidChange"),
-        genomic_allele_short_form=_optional_text(
-            raw.get("genomicAlleleShortForm"), "genomicAlleleShortForm"
-        ),
-        kind="none",
-    )
-    _check_lengths(query)
-    return replace(query, kind=_kind(query))
-
-
-def _kind(q: VariantQuery) -> QueryKind:
-    if q.start or q.end:
-        return _coordinate_kind(q)
-    if q.genomic_allele_short_form is not None:
-        return "hgvs"
-    if q.aminoacid_change is not None:
-        return "aminoacid"
-    if q.gene_id is not None:
-        return "gene"
-    if q.reference_name is not None:
-        raise BadBeaconQuery("referenceName needs start (and end or alternateBases)")
-    if q.reference_bases is not None or q.alternate_bases is not None:
-        raise BadBeaconQuery("referenceBases and alternateBases need referenceName and start")
-    if q.variant_type_raw is not None or q.min_length is not None or q.max_length is not None:
-        raise BadBeaconQuery(
-            "variantType, variantMinLength and variantMaxLength narrow a range, bracket or "
-            "gene query: give referenceName with start and end, or geneId"
-        )
-    return "none"
-
-
-def _coordinate_kind(q: VariantQuery) -> QueryKind:
-    if q.reference_name is None:
-        raise BadBeaconQuery("start and end need referenceName")
-    if not q.start:
-        raise BadBeaconQuery("end needs start")
-    if len(q.start) == 2 or len(q.end) == 2:
-        _check_bracket(q.start, q.end)
-        return "bracket"
-    if not q.end:
-        if q.alternate_bases is None:
-            raise BadBeaconQuery(
-                "start without end is a sequence query and needs alternateBases; "
-                "give end as well for a range query"
-            )
-        return "sequence"
-    if q.end[0] < q.start[0]:
-        raise BadBeaconQuery(f"end ({q.end[0]}) is before start ({q.start[0]})")
-    return "range"
-
-
-def _check_bracket(start: tuple[int, ...], end: tuple[int, ...]) -> None:
-    if len(start) != 2 or len(end) != 2:
-        raise BadBeaconQuery(
-            "a bracket query needs two start and two end values: start=min,max&end=min,max"
-        )
-    if start[0] > start[1] or end[0] > end[1]:
-        raise BadBeaconQuery("bracket values must be ordered as min,max")
-    if end[1] < start[0]:
-        raise BadBeaconQuery(f"the end bracket ({end[1]}) lies before the start ({start[0]})")
-
-
-def _check_lengths(q: VariantQuery) -> None:
-    if q.min_length is not None and q.max_length is not None and q.min_length > q.max_length:
-        raise BadBeaconQuery(
-            f"variantMinLength ({q.min_length}) is above variantMaxLength ({q.max_length})"
-        )
-
-
-def _coordinates(value: object, name: str) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, list) else [value]
-    numbers = tuple(_non_negative(item, name) for item in items)
-    if len(numbers) > 2:
-        raise BadBeaconQuery(
-            f"{name} takes one value, or two for a bracket query; got {len(numbers)}"
-        )
-    return numbers
-
-
-def _bases(value: object, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _BASES.match(value.strip().upper()):
-        raise BadBeaconQuery(
-            f"{name} must be IUPAC nucleotide codes (ACGTUNRYSWKMBDHV, - or .), got {value!r}"
-        )
-    return value.strip().upper()
-
-
-def _variant_types(name: str | None) -> frozenset[VariantType] | None:
-    if name is None:
-        return None
-    types = query_types(name)
-    if types is None:
-        raise BadBeaconQuery(
-            f"unknown variantType {name!r}: use SNP, MNP, INDEL, DEL, DUP, INS, INV, BND, CNV "
-            "or an EFO term (EFO:0001483, EFO:0030067, EFO:0030070, EFO:0001059)"
-        )
-    return types
-
-
-# --- scalars ------------------------------------------------------------------------------
-
-
-def _non_negative(value: object, name: str) -> int:
-    number = _integer(value, name)
-    if number < 0:
-        raise BadBeaconQuery(f"{name} must not be negative, got {number}")
-    return number
-
-
-def _integer(value: object, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return int(value.strip())
-    raise BadBeaconQuery(f"{name} must be an integer, got {value!r}")
-
-
-def _optional_count(value: object, name: str) -> int | None:
-    return None if value is None else _non_negative(value, name)
-
-
-def _optional_text(value: object, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadBeaconQuery(f"{name} must be a string, got {value!r}")
-    return value.strip() or None
-
-
-def _text_list(value: object, name: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(item, str) and item.strip() for item in items):
-        raise BadBeaconQuery(f"{name} must be a list of non-empty strings")
-    return tuple(cast(str, item).strip() for item in items)
-
-
-def _boolean(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise BadBeaconQuery(f"{name} must be true or false, got {value!r}")
-    return value
-
-
-def _object(value: object, name: str) -> dict[str, object]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadBeaconQuery(f"{name} must be a JSON object")
-    return cast(dict[str, object], value)
-
-
-def _refuse_unknown_keys(document: Mapping[str, object], known: Iterable[str], where: str) -> None:
-    unknown = sorted(set(document) - set(known))
-    if unknown:
-        raise _unknown("key", unknown, known, where=f" in {where}")
-
-
-def _unknown(
-    what: str, names: list[str], known: Iterable[str], *, where: str = ""
-) -> BadBeaconQuery:
-    """Name every unknown parameter, with the closest known one as a hint for typos."""
-    hints = [
-        f"{name!r} (did you mean {match[0]!r}?)" if match else repr(name)
-        for name in names
-        for match in [difflib.get_close_matches(name, sorted(known), n=1)]
-    ]
-    plural = "s" if len(names) > 1 else ""
-    return BadBeaconQuery(f"unknown {what}{plural}{where}: {', '.join(hints)}")

@@ -15,35 +15,47 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pysam
 
+from gateway.demo.identifiers import KVNR_SYSTEM, kvnr_check_digit
+from gateway.demo.tables import (
+    CONTIG_LENGTHS,
+    REGIONS,
+    SHARES,
+    SNV_CONSEQUENCES,
+    STRUCTURAL,
+    SV_ALLELES,
+    SV_CONSEQUENCES,
+    Region,
+)
 from gateway.domain.samples import Identifier, Sex
 
-KVNR_SYSTEM = "http://fhir.de/sid/gkv/kvid-10"
+# The tables and the KVNR check moved to their own modules; re-exported so imports still work.
+__all__ = [
+    "CONTIG_LENGTHS",
+    "CSQ_FORMAT",
+    "DEFAULT_SEED",
+    "KVNR_SYSTEM",
+    "MANIFEST_NAME",
+    "REGIONS",
+    "VCF_NAME",
+    "DemoFiles",
+    "Region",
+    "kvnr_check_digit",
+    "write_demo",
+]
+
 VCF_NAME = "demo.vcf.gz"
 MANIFEST_NAME = "demo-manifest.tsv"
 DEFAULT_SEED = 20261128
 CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|ALLELE_NUM"
 
-# GRCh38 primary assembly (GCF_000001405.40) lengths of the contigs the demo may use, in order.
-CONTIG_LENGTHS: dict[str, int] = {
-    "chr1": 248_956_422,
-    "chr2": 242_193_529,
-    "chr3": 198_295_559,
-    "chr7": 159_345_973,
-    "chr11": 135_086_622,
-    "chr13": 114_364_328,
-    "chr17": 83_257_441,
-    "chr19": 58_617_616,
-    "chr22": 50_818_468,
-    "chrX": 156_040_895,
-}
 _CONTIG_ORDER = {name: index for index, name in enumerate(CONTIG_LENGTHS)}
+_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,79 +64,6 @@ class DemoFiles:
 
     vcf: Path
     manifest: Path
-
-
-@dataclass(frozen=True, slots=True)
-class Region:
-    """A GRCh38 stretch (1-based, inclusive) that receives variants; intergenic without gene."""
-
-    contig: str
-    start: int
-    end: int
-    weight: float
-    symbol: str = ""
-    gene_id: str = ""
-    transcript: str = ""
-
-
-def _gene(symbol: str, gene_id: str, transcript: str, locus: str, weight: float = 1.0) -> Region:
-    contig, span = locus.split(":")
-    start, end = span.split("-")
-    return Region(contig, int(start), int(end), weight, symbol, gene_id, transcript)
-
-
-# Ensembl GRCh38 gene spans and canonical transcripts; approximate is fine for synthetic data.
-# chrX genes lie outside the pseudo-autosomal regions, so male samples are haploid there.
-REGIONS: tuple[Region, ...] = (
-    _gene("MTHFR", "ENSG00000177000", "ENST00000376590", "chr1:11785723-11806455"),
-    _gene("MSH2", "ENSG00000095002", "ENST00000233146", "chr2:47403067-47634501"),
-    _gene("MLH1", "ENSG00000076242", "ENST00000231790", "chr3:36993332-37050918"),
-    _gene("CFTR", "ENSG00000001626", "ENST00000003084", "chr7:117480025-117668665"),
-    _gene("BRAF", "ENSG00000157764", "ENST00000646891", "chr7:140719327-140924929"),
-    _gene("HBB", "ENSG00000244734", "ENST00000335295", "chr11:5225464-5229395", 0.5),
-    _gene("BRCA2", "ENSG00000139618", "ENST00000380152", "chr13:32315508-32400268"),
-    _gene("TP53", "ENSG00000141510", "ENST00000269305", "chr17:7668421-7687490"),
-    _gene("BRCA1", "ENSG00000012048", "ENST00000357654", "chr17:43044295-43125364"),
-    _gene("LDLR", "ENSG00000130164", "ENST00000558518", "chr19:11089462-11133820"),
-    _gene("APOE", "ENSG00000130203", "ENST00000252486", "chr19:44905796-44909393", 0.5),
-    _gene("COMT", "ENSG00000093072", "ENST00000361682", "chr22:19941740-19969975"),
-    _gene("CHEK2", "ENSG00000183765", "ENST00000404276", "chr22:28687743-28741834"),
-    _gene("DMD", "ENSG00000198947", "ENST00000357033", "chrX:31097677-33339441", 0.5),
-    _gene("F8", "ENSG00000185010", "ENST00000360256", "chrX:154835788-155026940", 0.3),
-    # 13q21 gene desert: intergenic variants, no CSQ.
-    Region("chr13", 62_000_000, 64_000_000, 2.3),
-)
-
-# Share of records per kind; the rest are SNVs. Symbolic kinds are the structural ALTs.
-_STRUCTURAL = ("DEL", "DUP", "INV", "INS", "CNV")
-_SHARES = (("structural", 0.01), ("multi", 0.05), ("mnp", 0.03), ("del", 0.05), ("ins", 0.05))
-_SV_ALLELES = {
-    "DEL": "deletion",
-    "DUP": "duplication",
-    "INV": "inversion",
-    "INS": "insertion",
-    "CNV": "copy_number_variation",
-}
-# (consequence, impact, weight) for alleles inside a gene, by allele class.
-_SNV_CONSEQUENCES = (
-    ("intron_variant", "MODIFIER", 5.0),
-    ("missense_variant", "MODERATE", 3.0),
-    ("synonymous_variant", "LOW", 3.0),
-    ("3_prime_UTR_variant", "MODIFIER", 1.0),
-    ("5_prime_UTR_variant", "MODIFIER", 0.5),
-    ("splice_region_variant&intron_variant", "LOW", 0.7),
-    ("stop_gained", "HIGH", 0.5),
-    ("splice_donor_variant", "HIGH", 0.2),
-)
-_SV_CONSEQUENCES = {
-    "DEL": ("feature_truncation", "MODIFIER"),
-    "DUP": ("feature_elongation", "MODIFIER"),
-    "INV": ("coding_sequence_variant", "MODIFIER"),
-    "INS": ("feature_elongation", "MODIFIER"),
-    "CNV": ("transcript_amplification", "HIGH"),
-}
-_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
-_KVNR = re.compile(r"[A-Z][0-9]{8}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +109,6 @@ def write_demo(
     return DemoFiles(vcf=vcf, manifest=manifest)
 
 
-def kvnr_check_digit(body: str) -> str:
-    """The check digit of a KVNR's first nine characters (a letter and eight digits).
-
-    :raises ValueError: ``body`` is not a capital letter followed by eight digits.
-    """
-    if not _KVNR.fullmatch(body):
-        raise ValueError(f"not a KVNR body: {body!r}")
-    digits = f"{ord(body[0]) - ord('A') + 1:02d}{body[1:]}"
-    total = 0
-    for index, char in enumerate(digits):
-        product = int(char) * (1 + index % 2)
-        total += product - 9 if product > 9 else product
-    return str(total % 10)
-
-
 def _samples(rng: random.Random, individuals: int) -> list[_Sample]:
     unlinked = set(rng.sample(range(individuals), k=individuals // 12))
     unknown = rng.randrange(individuals)
@@ -209,10 +133,10 @@ def _samples(rng: random.Random, individuals: int) -> list[_Sample]:
 
 def _plan_kinds(rng: random.Random, records: int) -> list[str]:
     kinds: list[str] = []
-    for kind, share in _SHARES:
+    for kind, share in SHARES:
         count = max(1, round(records * share))
         if kind == "structural":
-            kinds += [_STRUCTURAL[index % len(_STRUCTURAL)] for index in range(count)]
+            kinds += [STRUCTURAL[index % len(STRUCTURAL)] for index in range(count)]
         else:
             kinds += [kind] * count
     kinds = kinds[:records] + ["snv"] * max(0, records - len(kinds))
@@ -273,7 +197,7 @@ def _record_line(rng: random.Random, seed: int, site: _Site, samples: list[_Samp
         f"AC={','.join(str(_allele_count(calls, n)) for n in range(1, len(alts) + 1))}",
         f"AN={sum(len(call) for call in calls if call is not None)}",
     ]
-    if site.kind in _STRUCTURAL:
+    if site.kind in STRUCTURAL:
         info += _structural_info(rng, site)
     if site.region.symbol:
         info.append("CSQ=" + _csq(rng, site, ref, alts))
@@ -290,7 +214,7 @@ def _alleles(rng: random.Random, seed: int, site: _Site) -> tuple[str, tuple[str
     def ref(length: int) -> str:
         return _reference(seed, site.region.contig, site.pos, length)
 
-    if site.kind in _STRUCTURAL:
+    if site.kind in STRUCTURAL:
         return ref(1), (f"<{site.kind}>",)
     if site.kind == "mnp":
         bases = ref(rng.randint(2, 3))
@@ -404,7 +328,7 @@ def _csq(rng: random.Random, site: _Site, ref: str, alts: tuple[str, ...]) -> st
     entries = []
     for number, alt in enumerate(alts, start=1):
         consequence, impact = _consequence(rng, site.kind, ref, alt)
-        allele = _SV_ALLELES[site.kind] if site.kind in _STRUCTURAL else alt
+        allele = SV_ALLELES[site.kind] if site.kind in STRUCTURAL else alt
         if trim:
             allele = alt[1:] or "-"
         entries.append(
@@ -415,10 +339,10 @@ def _csq(rng: random.Random, site: _Site, ref: str, alts: tuple[str, ...]) -> st
 
 
 def _consequence(rng: random.Random, kind: str, ref: str, alt: str) -> tuple[str, str]:
-    if kind in _STRUCTURAL:
-        return _SV_CONSEQUENCES[kind]
+    if kind in STRUCTURAL:
+        return SV_CONSEQUENCES[kind]
     if len(ref) == len(alt):
-        options = _SNV_CONSEQUENCES if len(ref) == 1 else _SNV_CONSEQUENCES[:3]
+        options = SNV_CONSEQUENCES if len(ref) == 1 else SNV_CONSEQUENCES[:3]
         consequence, impact, _ = rng.choices(options, [weight for *_, weight in options])[0]
         return consequence, impact
     if rng.random() < 0.6:

@@ -3,13 +3,14 @@
 Implements the parts of VCF 4.3 (hts-specs ``VCFv4.3.pdf`` §1.4-1.6) the gateway stores: one
 :class:`VariantCalls` per ALT allele, with ``Variant`` coordinates as in
 ``gateway.domain.variants`` (0-based, end exclusive) and symbolic structural alleles as in VCF
-4.4 §5.3. This is the only module that imports pysam; it is synchronous by design.
+4.4 §5.3. Only this module and :mod:`gateway.ingest.header` import pysam; reading is synchronous
+by design.
 
 pysam parses the header (and every record of a BCF). The records of a text VCF are read as
-lines through pysam's BGZF reader and parsed here, for two reasons: htslib silently drops
-sample columns beyond the header's, so a shifted file would load wrong carriers, and having
-htslib format each record back into text (needed for fast genotype decoding) costs more than
-reading the line did.
+lines through pysam's BGZF reader and parsed here and in :mod:`gateway.ingest.records`, for two
+reasons: htslib silently drops sample columns beyond the header's, so a shifted file would load
+wrong carriers, and having htslib format each record back into text (needed for fast genotype
+decoding) costs more than reading the line did.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,37 +26,32 @@ from types import TracebackType
 import pysam
 from pysam.libcbgzf import BGZFile
 
-from gateway.domain.assemblies import GRCH37, GRCH38, canonical_chromosome, normalize_assembly
-from gateway.domain.variants import BASES, Variant, VariantType, classify
+from gateway.domain.assemblies import canonical_chromosome
+from gateway.domain.variants import BASES, Variant
 from gateway.errors import BadRequest, IngestError
-from gateway.ingest.annotations import (
-    ANNOTATION_KEYS,
-    AnnotationLayout,
-    genes_by_alt,
-    layout_from_description,
-)
+from gateway.ingest.annotations import genes_by_alt
 from gateway.ingest.genotypes import (
     GenotypeError,
     SamplePositions,
     allele_bitmaps,
     decode_alleles,
 )
+from gateway.ingest.header import annotation_layouts, detect_assembly, resolve_assembly
+from gateway.ingest.records import (
+    NOT_VARIANTS,
+    InvalidRecord,
+    info_end,
+    locate,
+    parse_alternates,
+    parse_info,
+    parse_position,
+    parse_reference,
+)
+
+# detect_assembly moved to gateway.ingest.header; re-exported so existing imports still work.
+__all__ = ["VariantCalls", "VcfFile", "detect_assembly", "file_digest"]
 
 _PASSING = (b"PASS", b".")
-# gVCF "any other allele" placeholders and spanning deletions are not variants of their own.
-_NOT_VARIANTS = frozenset({"*", "<*>", "<NON_REF>"})
-_BREAKEND = re.compile(r"^[ACGTN]*[\[\]][^\[\]]+[\[\]][ACGTN]*$|^\.[ACGTN]+$|^[ACGTN]+\.$")
-_SYMBOLIC = re.compile(r"^<[^<>]+>$")
-_STRUCTURAL_TYPES = {
-    "DEL": VariantType.DEL,
-    "DUP": VariantType.DUP,
-    "INS": VariantType.INS,
-    "INV": VariantType.INV,
-    "CNV": VariantType.CNV,
-    "BND": VariantType.BND,
-    "TRA": VariantType.BND,
-}
-_COPY_NUMBER = re.compile(r"^CN\d+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +81,6 @@ def file_digest(path: Path) -> str:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-class _Invalid(ValueError):
-    """A record breaks the format; the caller adds the file and line."""
-
-
 class VcfFile:
     """Context manager around ``pysam.VariantFile``: iterate it for :class:`VariantCalls`.
 
@@ -112,9 +103,9 @@ class VcfFile:
         try:
             header = self._file.header
             self.samples: tuple[str, ...] = tuple(str(name) for name in header.samples)
-            self.assembly: str = _assembly(self.path, header, assembly)
+            self.assembly: str = resolve_assembly(self.path, header, assembly)
             self._layout = _sample_layout(self.path, sample_positions, len(self.samples))
-            self._annotations = _annotation_layouts(header)
+            self._annotations = annotation_layouts(header)
         except BaseException:
             self.close()
             raise
@@ -213,29 +204,29 @@ class VcfFile:
         self._last = f"{fields[0].decode(errors='replace')}:{fields[1].decode(errors='replace')}"
         try:
             return self._parse(fields)
-        except (_Invalid, BadRequest) as exc:
+        except (InvalidRecord, BadRequest) as exc:
             raise IngestError(f"{self.path} {unit} {number} ({self._last}): {exc}") from exc
         except GenotypeError as exc:
             sample = f" (sample {self.samples[exc.sample]})" if exc.sample is not None else ""
             raise IngestError(f"{self.path} {unit} {number} ({self._last}): {exc}{sample}") from exc
 
     def _parse(self, fields: list[bytes]) -> list[VariantCalls]:
-        position = _position(fields[1])
-        reference = _reference(fields[3])
-        alternates = _alternates(fields[4])
+        position = parse_position(fields[1])
+        reference = parse_reference(fields[3])
+        alternates = parse_alternates(fields[4])
         chromosome = self._chromosome(fields[0])
         if fields[6] not in _PASSING and not self._all_filters:
             return []
-        wanted = [k for k, alt in enumerate(alternates) if alt not in _NOT_VARIANTS]
-        info = _parse_info(fields[7]) if self._needs_info(fields[7], alternates) else {}
-        end = _info_end(info, position)
+        wanted = [k for k, alt in enumerate(alternates) if alt not in NOT_VARIANTS]
+        info = parse_info(fields[7]) if self._needs_info(fields[7], alternates) else {}
+        end = info_end(info, position)
         if not wanted:
             return []
         genes = self._genes(info, reference, alternates)
         bitmaps = self._bitmaps(fields, len(alternates))
         calls = []
         for k in wanted:
-            start, stop, kind = _locate(alternates[k], reference, position, end, info, k)
+            start, stop, kind = locate(alternates[k], reference, position, end, info, k)
             variant = Variant(
                 self.assembly, chromosome, start, stop, reference, alternates[k], kind, genes[k]
             )
@@ -247,7 +238,7 @@ class VcfFile:
         if known is None:
             text = name.decode(errors="replace")
             if not text:
-                raise _Invalid("empty CHROM")
+                raise InvalidRecord("empty CHROM")
             known = self._chromosomes[name] = canonical_chromosome(text, self.assembly)
         return known
 
@@ -269,115 +260,12 @@ class VcfFile:
         if not n_samples:
             if len(fields) > 9:
                 columns = fields[9].count(b"\t") + 1
-                raise _Invalid(f"{columns} sample columns, the header names none")
+                raise InvalidRecord(f"{columns} sample columns, the header names none")
             return [(b"", b"")] * n_alts
         if len(fields) < 10:
-            raise _Invalid(f"no sample columns, the header names {n_samples}")
+            raise InvalidRecord(f"no sample columns, the header names {n_samples}")
         alleles = decode_alleles(fields[8], fields[9], n_samples)
         return allele_bitmaps(alleles, n_alts, self._layout)
-
-
-def _position(text: bytes) -> int:
-    if not text.isdigit():
-        raise _Invalid(f"POS {text.decode(errors='replace')!r} is not a positive integer")
-    position = int(text)
-    if position < 1:
-        raise _Invalid(f"POS {position} is before the first base (POS counts from 1)")
-    return position
-
-
-def _reference(text: bytes) -> str:
-    reference = text.decode(errors="replace").upper()
-    if not BASES.match(reference):
-        raise _Invalid(f"illegal bases in REF {text.decode(errors='replace')!r}")
-    return reference
-
-
-def _alternates(text: bytes) -> tuple[str, ...]:
-    if text == b".":
-        return ()
-    return tuple(_alternate(alt) for alt in text.decode(errors="replace").split(","))
-
-
-def _alternate(alt: str) -> str:
-    if alt in _NOT_VARIANTS or _SYMBOLIC.match(alt):
-        return alt
-    upper = alt.upper()
-    if BASES.match(upper):
-        return upper
-    if _BREAKEND.match(upper):
-        return alt
-    raise _Invalid(f"illegal bases in ALT {alt!r}")
-
-
-def _parse_info(text: bytes) -> dict[str, str]:
-    if text == b".":
-        return {}
-    info = {}
-    for item in text.decode(errors="replace").split(";"):
-        key, _, value = item.partition("=")
-        info[key] = value
-    return info
-
-
-def _info_end(info: dict[str, str], position: int) -> int | None:
-    if "END" not in info:
-        return None
-    end = _integer(info["END"], "INFO END")
-    if end < position:
-        raise _Invalid(f"INFO END {end} is before POS {position}")
-    return end
-
-
-def _integer(text: str, what: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise _Invalid(f"{what} {text!r} is not an integer") from None
-
-
-def _locate(
-    alt: str, reference: str, position: int, end: int | None, info: dict[str, str], k: int
-) -> tuple[int, int, VariantType]:
-    """``(start, end, type)`` of one ALT: 0-based, end exclusive."""
-    if alt.startswith("<"):
-        return _locate_symbolic(alt, position, end, info, k)
-    if not BASES.match(alt):
-        # A breakend joins at the REF base itself, so the interval is that one base.
-        return position - 1, position, VariantType.BND
-    return position - 1, position - 1 + len(reference), classify(reference, alt)
-
-
-def _locate_symbolic(
-    alt: str, position: int, end: int | None, info: dict[str, str], k: int
-) -> tuple[int, int, VariantType]:
-    kind = _symbolic_type(alt, info)
-    if kind is VariantType.BND:
-        return position - 1, position, kind
-    # POS is the padding base before the event, so the event starts at 0-based POS and the
-    # 1-based inclusive END is its 0-based exclusive end.
-    if end is not None:
-        return position, end, kind
-    if kind is VariantType.INS:
-        # An insertion without END takes no reference bases: a zero-length interval at POS.
-        return position, position, kind
-    if "SVLEN" in info:
-        lengths = info["SVLEN"].split(",")
-        length = _integer(lengths[k] if k < len(lengths) else lengths[0], "INFO SVLEN")
-        return position, position + abs(length), kind
-    raise _Invalid(f"symbolic allele {alt} needs INFO END or SVLEN")
-
-
-def _symbolic_type(alt: str, info: dict[str, str]) -> VariantType:
-    name = alt[1:-1].split(":", 1)[0].upper()
-    if name in _STRUCTURAL_TYPES:
-        return _STRUCTURAL_TYPES[name]
-    if _COPY_NUMBER.match(name):
-        return VariantType.CNV
-    declared = info.get("SVTYPE", "").upper()
-    if declared in _STRUCTURAL_TYPES:
-        return _STRUCTURAL_TYPES[declared]
-    raise _Invalid(f"unknown symbolic allele {alt} and no INFO SVTYPE")
 
 
 def _check_file(path: Path) -> None:
@@ -428,143 +316,3 @@ def _sample_layout(path: Path, positions: Sequence[int] | None, n_samples: int) 
         return SamplePositions.of(positions, n_samples)
     except ValueError as exc:
         raise IngestError(f"{path}: {exc}") from exc
-
-
-def _annotation_layouts(header: pysam.VariantHeader) -> tuple[AnnotationLayout, ...]:
-    layouts = []
-    for key in ANNOTATION_KEYS:
-        if key in header.info:
-            layout = layout_from_description(key, str(header.info[key].description or ""))
-            if layout is not None:
-                layouts.append(layout)
-    return tuple(layouts)
-
-
-# --- assembly detection -----------------------------------------------------------------
-
-# Chromosome lengths of the primary assembly units (NCBI GRC assembly reports), 1..22, X, Y.
-_LENGTHS = {
-    GRCH38: (
-        248956422,
-        242193529,
-        198295559,
-        190214555,
-        181538259,
-        170805979,
-        159345973,
-        145138636,
-        138394717,
-        133797422,
-        135086622,
-        133275309,
-        114364328,
-        107043718,
-        101991189,
-        90338345,
-        83257441,
-        80373285,
-        58617616,
-        64444167,
-        46709983,
-        50818468,
-        156040895,
-        57227415,
-    ),
-    GRCH37: (
-        249250621,
-        243199373,
-        198022430,
-        191154276,
-        180915260,
-        171115067,
-        159138663,
-        146364022,
-        141213431,
-        135534747,
-        135006516,
-        133851895,
-        115169878,
-        107349540,
-        102531392,
-        90354753,
-        81195210,
-        78077248,
-        59128983,
-        63025520,
-        48129895,
-        51304566,
-        155270560,
-        59373566,
-    ),
-}
-_CHROMOSOMES = (*(str(n) for n in range(1, 23)), "X", "Y")
-_ASSEMBLY_OF_LENGTH = {
-    (chromosome, length): assembly
-    for assembly, lengths in _LENGTHS.items()
-    for chromosome, length in zip(_CHROMOSOMES, lengths, strict=True)
-} | {("MT", 16571): GRCH37}  # hg19's chrM (NC_001807); rCRS (16569) is in both
-
-_ASSEMBLY_NAMES = re.compile(
-    r"(?<![a-z0-9])(grch3[78]|hg19|hg38|b37|hs37d5|g1k_v37|assembly19|assembly38"
-    r"|gc[af]_000001405\.\d+)(?![a-z0-9])"
-)
-_NAME_ALIASES = {"g1k_v37": GRCH37, "assembly19": GRCH37, "assembly38": GRCH38}
-
-
-def _assembly(path: Path, header: pysam.VariantHeader, given: str | None) -> str:
-    if given is not None:
-        try:
-            return normalize_assembly(given)
-        except BadRequest as exc:
-            raise IngestError(f"{path}: {exc.message}") from exc
-    detected = detect_assembly(header)
-    if detected is None:
-        raise IngestError(
-            f"cannot tell the assembly of {path} from its header; pass --assembly GRCh38 or GRCh37"
-        )
-    return detected
-
-
-def detect_assembly(header: pysam.VariantHeader) -> str | None:
-    """The assembly a ``pysam.VariantHeader`` names, or None when it does not say.
-
-    Trusted in this order: ``##assembly=`` and ``##contig=<...,assembly=...>``, then contig
-    lengths of the primary chromosomes, then assembly names in ``##reference=``.
-    """
-    declared: set[str] = set()
-    references: set[str] = set()
-    for record in header.records:
-        if record.key == "assembly":
-            declared |= _names_in(str(record.value))
-        elif record.key == "reference":
-            references |= _names_in(str(record.value))
-    lengths: set[str] = set()
-    for contig in header.contigs.values():
-        declared |= _names_in(str(contig.header_record.get("assembly") or ""))
-        lengths |= _assembly_of_contig(str(contig.name), contig.length)
-    for candidates in (declared, lengths, references):
-        if len(candidates) == 1:
-            return candidates.pop()
-    return None
-
-
-def _names_in(text: str) -> set[str]:
-    found = set()
-    for name in _ASSEMBLY_NAMES.findall(text.lower()):
-        if name in _NAME_ALIASES:
-            found.add(_NAME_ALIASES[name])
-            continue
-        with contextlib.suppress(BadRequest):
-            found.add(normalize_assembly(name))
-    return found
-
-
-def _assembly_of_contig(name: str, length: int | None) -> set[str]:
-    if not length:
-        return set()
-    try:
-        chromosome = canonical_chromosome(name, GRCH38)
-    except BadRequest:  # a GRCh37 RefSeq accession; the lengths check is only a fallback
-        return set()
-    assembly = _ASSEMBLY_OF_LENGTH.get((chromosome, int(length)))
-    return {assembly} if assembly else set()

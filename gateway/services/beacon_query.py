@@ -139,7 +139,7 @@ class BeaconService:
         scope: Scope = Scope(),
         caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
     ) -> dict[str, object]:
-        async with self._database.engine.connect() as connection:
+        async with self._database.read() as connection:
             views, granularity = await self._views(connection, request, scope, caller_levels)
             hits = await self._variant_hits(connection, request, scope, views)
             if granularity is Granularity.RECORD:
@@ -159,7 +159,7 @@ class BeaconService:
                 "individuals take filters, not variant parameters; "
                 "use /g_variants/{id}/individuals for carriers"
             )
-        async with self._database.engine.connect() as connection:
+        async with self._database.read() as connection:
             views, granularity = await self._views(
                 connection, request, scope, caller_levels, with_samples=True
             )
@@ -185,7 +185,7 @@ class BeaconService:
         scope: Scope = Scope(),
         caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
     ) -> dict[str, object]:
-        async with self._database.engine.connect() as connection:
+        async with self._database.read() as connection:
             repo = DatasetRepository(connection)
             visible = visible_datasets(
                 await repo.all(), Granularity.RECORD, caller_levels, _names(request, scope)

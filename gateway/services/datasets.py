@@ -18,14 +18,14 @@ class DatasetSummary:
 
 
 async def list_datasets(database: Database) -> list[DatasetSummary]:
-    async with database.engine.connect() as connection:
+    async with database.read() as connection:
         repo = DatasetRepository(connection)
         return [DatasetSummary(d, await repo.stats(d)) for d in await repo.all()]
 
 
 async def set_policy(database: Database, name: str, change: PolicyChange) -> Dataset:
     """:raises NotFound: no dataset has that name."""
-    async with database.engine.begin() as connection:
+    async with database.write() as connection:
         repo = DatasetRepository(connection)
         dataset = await repo.by_name(name)
         if dataset is None:

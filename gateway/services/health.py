@@ -25,7 +25,7 @@ class HealthService:
 
     async def readiness(self) -> Readiness:
         try:
-            async with self._database.engine.connect() as connection:
+            async with self._database.read() as connection:
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError):
             return Readiness(database=False)

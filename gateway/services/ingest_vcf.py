@@ -88,7 +88,7 @@ async def ingest_vcf(
     links = await asyncio.to_thread(read_manifest, job.manifest) if job.manifest else None
     samples, assembly = await asyncio.to_thread(_header, job.path, job.assembly)
     links = _links_for(samples, links, job.manifest)
-    async with database.engine.begin() as connection:
+    async with database.write() as connection:
         dataset, fresh = await _dataset_for(connection, job, assembly, links)
         repo = DatasetRepository(connection)
         if not fresh and not job.replace and await repo.has_file(dataset, digest):

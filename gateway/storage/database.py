@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,17 @@ from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from gateway.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +31,19 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
+    reader: AsyncEngine
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def read(self) -> AsyncConnection:
+        """A connection for reads: autocommit, so no BEGIN/ROLLBACK round trips per query."""
+        return self.reader.connect()
+
+    def write(self) -> AsyncConnectionContext:
+        """A connection inside one transaction, committed when the block ends without error."""
+        return self.engine.begin()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -41,8 +57,10 @@ def open_database(url: str) -> Database:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    return Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+        # Connections are recycled rather than pinged: a ping costs a round trip per request.
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return Database(engine, async_sessionmaker(engine, expire_on_commit=False), reader)
 
 
 def _ensure_sqlite_folder(database: str | None) -> None:

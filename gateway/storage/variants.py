@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.variants import Variant, VariantType
@@ -87,11 +99,13 @@ class VariantRepository:
         if genes:
             await self._db.execute(insert(variant_genes), genes)
 
-    async def find(self, locus: Locus, *, limit: int | None = None) -> list[VariantRow]:
-        query = _search(select(*_COLUMNS), locus).order_by(variants.c.id)
-        if limit is not None:
-            query = query.limit(limit)
-        return [_variant_row(row) for row in await self._db.execute(query)]
+    async def find(self, locus: Locus) -> list[VariantRow]:
+        """Every stored allele matching ``locus``, in storage order."""
+        shape, parameters = _shape(locus)
+        rows = await self._db.execute(_statement(shape), parameters)
+        # Sorted here, not in SQL: an ORDER BY id tempts SQLite's planner into the primary
+        # key order (a full scan) instead of the locus index.
+        return sorted((_variant_row(row) for row in rows), key=lambda row: row.id)
 
     async def genes(self, variant_pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
         if not variant_pks:
@@ -110,50 +124,87 @@ class VariantRepository:
         await self._db.execute(delete(variants).where(variants.c.dataset_id == dataset_id))
 
 
-def _search(query: Select[Any], locus: Locus) -> Select[Any]:
-    conditions = [c for c in _conditions(locus) if c is not None]
+def _shape(locus: Locus) -> tuple[frozenset[str], dict[str, object]]:
+    """Which conditions apply, and their values as bind parameters."""
+    values: dict[str, object] = {}
+    if locus.assemblies:
+        values["assemblies"] = list(locus.assemblies)
+    if locus.chromosome is not None:
+        values["chromosome"] = locus.chromosome
+    if locus.start is not None:
+        values["start"] = locus.start
+    if locus.overlap:
+        values["overlap_start"], values["overlap_end"] = locus.overlap
+        values["overlap_floor"] = locus.overlap[0] - LONG_VARIANT
+    if locus.start_between:
+        values["start_min"], values["start_max"] = locus.start_between
+    if locus.end_between:
+        values["end_min"], values["end_max"] = locus.end_between
+    for name, bases in (("reference", locus.reference), ("alternate", locus.alternate)):
+        if bases is not None and "N" in bases:
+            values[f"{name}_like"] = bases.replace("N", "_")  # Beacon: N matches any base
+        elif bases is not None:
+            values[name] = bases
+    if locus.types:
+        values["types"] = sorted(locus.types)
+    if locus.min_length is not None:
+        values["min_length"] = locus.min_length
+    if locus.max_length is not None:
+        values["max_length"] = locus.max_length
     if locus.gene is not None:
+        values["gene"] = locus.gene
+    if locus.variant_id is not None:
+        values["variant_id"] = locus.variant_id
+    if locus.dataset_ids is not None:
+        values["dataset_ids"] = list(locus.dataset_ids)
+    return frozenset(values), values
+
+
+@functools.cache
+def _statement(shape: frozenset[str]) -> Select[Any]:
+    """One statement per combination of conditions, built once: building a SQLAlchemy
+    expression costs more than running an indexed look-up."""
+    query = select(*_COLUMNS)
+    if "gene" in shape:
         query = query.join(variant_genes, variant_genes.c.variant_id == variants.c.id)
-        conditions.append(variant_genes.c.gene == locus.gene)
+    conditions = [_CONDITIONS[name]() for name in sorted(shape) if name in _CONDITIONS]
     return query.where(and_(true(), *conditions))
 
 
-def _conditions(locus: Locus) -> list[ColumnElement[bool] | None]:
-    c = variants.c
-    found: list[ColumnElement[bool] | None] = [
-        c.assembly.in_(locus.assemblies) if locus.assemblies else None,
-        c.chromosome == locus.chromosome if locus.chromosome is not None else None,
-        c.start == locus.start if locus.start is not None else None,
-        _overlaps(*locus.overlap) if locus.overlap else None,
-        c.start.between(*locus.start_between) if locus.start_between else None,
-        c.end.between(*locus.end_between) if locus.end_between else None,
-        _bases(c.reference, locus.reference),
-        _bases(c.alternate, locus.alternate),
-        c.variant_type.in_(sorted(locus.types)) if locus.types else None,
-        (c.end - c.start) >= locus.min_length if locus.min_length is not None else None,
-        (c.end - c.start) <= locus.max_length if locus.max_length is not None else None,
-        c.variant_id == locus.variant_id if locus.variant_id is not None else None,
-        c.dataset_id.in_(locus.dataset_ids) if locus.dataset_ids is not None else None,
-    ]
-    return found
-
-
-def _overlaps(start: int, end: int) -> ColumnElement[bool]:
+def _overlaps() -> ColumnElement[bool]:
     # Short variants start at most LONG_VARIANT bases before the window, so the locus index
     # bounds the scan; the few long ones are found through their partial index.
     c = variants.c
-    short = and_(c.start >= start - LONG_VARIANT, c.start < end, c.end > start)
+    start: BindParameter[int] = bindparam("overlap_start")
+    end: BindParameter[int] = bindparam("overlap_end")
+    short = and_(c.start >= bindparam("overlap_floor"), c.start < end, c.end > start)
     long = and_(c.is_long, c.start < end, c.end > start)
     return or_(short, long)
 
 
-def _bases(column: Any, bases: str | None) -> ColumnElement[bool] | None:
-    if bases is None:
-        return None
-    if "N" in bases:
-        # Beacon: N in query bases matches any base.
-        return and_(column.like(bases.replace("N", "_")), column.not_like("<%"))
-    return column == bases  # type: ignore[no-any-return]
+_C = variants.c
+_CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "assemblies": lambda: _C.assembly.in_(bindparam("assemblies", expanding=True)),
+    "chromosome": lambda: _C.chromosome == bindparam("chromosome"),
+    "start": lambda: _C.start == bindparam("start"),
+    "overlap_start": _overlaps,
+    "start_min": lambda: _C.start.between(bindparam("start_min"), bindparam("start_max")),
+    "end_min": lambda: _C.end.between(bindparam("end_min"), bindparam("end_max")),
+    "reference": lambda: _C.reference == bindparam("reference"),
+    "reference_like": lambda: and_(
+        _C.reference.like(bindparam("reference_like")), _C.reference.not_like("<%")
+    ),
+    "alternate": lambda: _C.alternate == bindparam("alternate"),
+    "alternate_like": lambda: and_(
+        _C.alternate.like(bindparam("alternate_like")), _C.alternate.not_like("<%")
+    ),
+    "types": lambda: _C.variant_type.in_(bindparam("types", expanding=True)),
+    "min_length": lambda: (_C.end - _C.start) >= bindparam("min_length"),
+    "max_length": lambda: (_C.end - _C.start) <= bindparam("max_length"),
+    "gene": lambda: variant_genes.c.gene == bindparam("gene"),
+    "variant_id": lambda: _C.variant_id == bindparam("variant_id"),
+    "dataset_ids": lambda: _C.dataset_id.in_(bindparam("dataset_ids", expanding=True)),
+}
 
 
 def _row(dataset_id: int, file_id: int, allele: StoredAllele) -> dict[str, object]:
