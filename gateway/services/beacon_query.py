@@ -49,6 +49,7 @@ from gateway.domain.datasets import Dataset, DatasetStats
 from gateway.domain.granularity import ANONYMOUS_LEVELS, Granularity, SecurityLevel, least
 from gateway.domain.variants import Variant
 from gateway.errors import BadBeaconQuery, BadRequest, NotFound
+from gateway.services.beacon_catalog import DatasetCatalog
 from gateway.services.beacon_scope import (
     Visible,
     counting_mask,
@@ -127,6 +128,7 @@ class BeaconService:
         self._database = database
         self._options = options
         self._documents = _documents(options.description)
+        self._catalog = DatasetCatalog()
 
     def document(self, name: str) -> dict[str, Any]:
         """An informational document: info, service-info, configuration, map, entry_types,
@@ -139,9 +141,22 @@ class BeaconService:
         scope: Scope = Scope(),
         caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
     ) -> dict[str, object]:
+        locus = _locus(request.variant, scope, _names(request, scope))
         async with self._database.read() as connection:
-            views, granularity = await self._views(connection, request, scope, caller_levels)
-            hits = await self._variant_hits(connection, request, scope, views)
+            rows, stamp = await VariantRepository(connection).find_with_catalog(locus)
+            everything = await self._catalog.datasets(connection, stamp)
+            views, granularity = await self._views(
+                connection,
+                request,
+                scope,
+                caller_levels,
+                everything,
+                with_samples=scope.individual_id is not None,
+            )
+            rows = [row for row in rows if row.dataset_id in views]
+            if scope.individual_id is not None:
+                rows = _carried_by(rows, scope.individual_id, views)
+            hits = _hits(rows, views)
             if granularity is Granularity.RECORD:
                 return await self._variant_records(connection, request, views, hits)
         return self._summary(
@@ -160,8 +175,9 @@ class BeaconService:
                 "use /g_variants/{id}/individuals for carriers"
             )
         async with self._database.read() as connection:
+            everything = await DatasetRepository(connection).all()
             views, granularity = await self._views(
-                connection, request, scope, caller_levels, with_samples=True
+                connection, request, scope, caller_levels, everything, with_samples=True
             )
             people = await self._matching_individuals(connection, scope, views)
         if granularity is not Granularity.RECORD:
@@ -208,10 +224,10 @@ class BeaconService:
         request: BeaconRequest,
         scope: Scope,
         caller_levels: frozenset[SecurityLevel],
+        everything: Sequence[Dataset],
         with_samples: bool = False,
     ) -> tuple[dict[int, _DatasetView], Granularity]:
         requested = request.requested_granularity or self._options.default_granularity
-        everything = await DatasetRepository(connection).all()
         visible = visible_datasets(everything, requested, caller_levels, _names(request, scope))
         if scope.dataset and not visible:
             raise NotFound(f"dataset {scope.dataset!r} not found")
@@ -229,21 +245,6 @@ class BeaconService:
             view.mask = counting_mask(view.visible.dataset, view.samples, sexes)
         granularity = least(requested, *(item.granularity for item in visible))
         return views, granularity
-
-    async def _variant_hits(
-        self,
-        connection: AsyncConnection,
-        request: BeaconRequest,
-        scope: Scope,
-        views: dict[int, _DatasetView],
-    ) -> dict[int, list[_Hit]]:
-        if not views:
-            return {}
-        locus = _locus(request.variant, scope, tuple(views))
-        rows = await VariantRepository(connection).find(locus)
-        if scope.individual_id is not None:
-            rows = _carried_by(rows, scope.individual_id, views)
-        return _hits(rows, views)
 
     async def _variant_records(
         self,
@@ -359,8 +360,9 @@ def _has_variant_parameters(query: VariantQuery) -> bool:
     return query.kind != "none"
 
 
-def _locus(query: VariantQuery, scope: Scope, dataset_ids: tuple[int, ...]) -> Locus:
-    base = Locus(variant_id=scope.variant_id, dataset_ids=dataset_ids)
+def _locus(query: VariantQuery, scope: Scope, dataset_names: tuple[str, ...]) -> Locus:
+    names = dataset_names or None
+    base = Locus(variant_id=scope.variant_id, dataset_names=names)
     if query.kind == "none":
         return base
     if query.kind == "aminoacid":
@@ -377,7 +379,7 @@ def _locus(query: VariantQuery, scope: Scope, dataset_ids: tuple[int, ...]) -> L
         alternate=query.alternate_bases,
         reference=query.reference_bases,
         variant_id=scope.variant_id,
-        dataset_ids=dataset_ids,
+        dataset_names=names,
     )
     if query.kind == "sequence":
         return _replace(common, start=query.start[0])

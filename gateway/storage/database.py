@@ -47,6 +47,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.reader.dispose()
 
 
 def open_database(url: str) -> Database:
@@ -56,10 +57,16 @@ def open_database(url: str) -> Database:
         _ensure_sqlite_folder(parsed.database)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # sqlite3 opens no transaction for a SELECT, so readers need neither an isolation
+        # switch nor a ROLLBACK on check-in: each would be one more hop to aiosqlite's thread.
+        reader = create_async_engine(url, pool_size=10, pool_reset_on_return=None)
+        event.listen(reader.sync_engine, "connect", _sqlite_pragmas)
     else:
-        # Connections are recycled rather than pinged: a ping costs a round trip per request.
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
-    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Connections are recycled rather than pinged (a ping costs a round trip per request);
+        # the pool holds enough for a busy worker, so overflow connections are not opened and
+        # closed under load.
+        engine = create_async_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800)
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False), reader)
 
 

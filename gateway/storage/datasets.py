@@ -30,8 +30,7 @@ class DatasetRepository:
         self._db = connection
 
     async def all(self) -> list[Dataset]:
-        rows = await self._db.execute(select(datasets).order_by(datasets.c.name))
-        return [_dataset(row) for row in rows]
+        return [_dataset(row) for row in await self._db.execute(_ALL)]
 
     async def by_name(self, name: str) -> Dataset | None:
         row = (await self._db.execute(select(datasets).where(datasets.c.name == name))).first()
@@ -43,6 +42,7 @@ class DatasetRepository:
         now = datetime.now(UTC)
         result = await self._db.execute(
             insert(datasets).values(
+                revision=1,
                 name=name,
                 description=description,
                 assembly=assembly,
@@ -63,7 +63,11 @@ class DatasetRepository:
         await self._db.execute(
             update(datasets)
             .where(datasets.c.id == dataset.id)
-            .values(updated_at=datetime.now(UTC), **_policy_columns(policy))
+            .values(
+                updated_at=datetime.now(UTC),
+                revision=datasets.c.revision + 1,
+                **_policy_columns(policy),
+            )
         )
         changed = await self.by_id(dataset.id)
         assert changed is not None
@@ -113,6 +117,9 @@ class DatasetRepository:
             select(func.count()).select_from(vcf_files).where(vcf_files.c.dataset_id == dataset.id)
         )
         return DatasetStats(int(variant_count or 0), int(sample_count or 0), int(file_count or 0))
+
+
+_ALL = select(datasets).order_by(datasets.c.name)
 
 
 def _policy_columns(policy: DatasetPolicy) -> dict[str, str]:

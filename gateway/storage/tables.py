@@ -48,6 +48,9 @@ datasets = Table(
     Column("max_granularity", String(16), nullable=False),
     Column("duo_codes", Text, nullable=False, default=""),
     Column("consent_basis", String(16), nullable=False),
+    # Bumped on every policy change: readers compare sum(revision) and count(*) to know
+    # whether their cached copy of the catalog is still current.
+    Column("revision", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

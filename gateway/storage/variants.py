@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    FromClause,
     Select,
     and_,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -22,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.variants import Variant, VariantType
-from gateway.storage.tables import LONG_VARIANT, variant_genes, variants
+from gateway.storage.tables import LONG_VARIANT, datasets, variant_genes, variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,16 @@ class Locus:
     gene: str | None = None
     variant_id: str | None = None
     dataset_ids: tuple[int, ...] | None = None
+    dataset_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogStamp:
+    """How many datasets exist and the sum of their revisions: changes with every policy
+    change or new dataset, so a reader knows when its copy of the catalog is stale."""
+
+    datasets: int
+    revisions: int
 
 
 _COLUMNS = (
@@ -103,9 +115,15 @@ class VariantRepository:
         """Every stored allele matching ``locus``, in storage order."""
         shape, parameters = _shape(locus)
         rows = await self._db.execute(_statement(shape), parameters)
-        # Sorted here, not in SQL: an ORDER BY id tempts SQLite's planner into the primary
-        # key order (a full scan) instead of the locus index.
-        return sorted((_variant_row(row) for row in rows), key=lambda row: row.id)
+        return _in_storage_order(_variant_row(row) for row in rows)
+
+    async def find_with_catalog(self, locus: Locus) -> tuple[list[VariantRow], CatalogStamp]:
+        """``find`` and the catalog stamp in one round trip (the hot Beacon path)."""
+        shape, parameters = _shape(locus)
+        rows = (await self._db.execute(_stamped_statement(shape), parameters)).all()
+        stamp = CatalogStamp(int(rows[0].catalog_datasets), int(rows[0].catalog_revisions))
+        found = (_variant_row(row) for row in rows if row.id is not None)
+        return _in_storage_order(found), stamp
 
     async def genes(self, variant_pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
         if not variant_pks:
@@ -157,18 +175,45 @@ def _shape(locus: Locus) -> tuple[frozenset[str], dict[str, object]]:
         values["variant_id"] = locus.variant_id
     if locus.dataset_ids is not None:
         values["dataset_ids"] = list(locus.dataset_ids)
+    if locus.dataset_names is not None:
+        values["dataset_names"] = list(locus.dataset_names)
     return frozenset(values), values
+
+
+def _in_storage_order(rows: Iterable[VariantRow]) -> list[VariantRow]:
+    # Sorted here, not in SQL: an ORDER BY id tempts SQLite's planner into the primary key
+    # order (a full scan) instead of the locus index.
+    return sorted(rows, key=lambda row: row.id)
 
 
 @functools.cache
 def _statement(shape: frozenset[str]) -> Select[Any]:
     """One statement per combination of conditions, built once: building a SQLAlchemy
     expression costs more than running an indexed look-up."""
-    query = select(*_COLUMNS)
+    return select(*_COLUMNS).select_from(_source(shape)).where(_where(shape))
+
+
+@functools.cache
+def _stamped_statement(shape: frozenset[str]) -> Select[Any]:
+    # The one-row catalog summary, outer-joined to the matches, so that a miss still
+    # returns the stamp.
+    catalog = select(
+        func.count(datasets.c.id).label("catalog_datasets"),
+        func.coalesce(func.sum(datasets.c.revision), 0).label("catalog_revisions"),
+    ).subquery("catalog")
+    return select(catalog.c.catalog_datasets, catalog.c.catalog_revisions, *_COLUMNS).select_from(
+        catalog.outerjoin(_source(shape), _where(shape))
+    )
+
+
+def _source(shape: frozenset[str]) -> FromClause:
     if "gene" in shape:
-        query = query.join(variant_genes, variant_genes.c.variant_id == variants.c.id)
-    conditions = [_CONDITIONS[name]() for name in sorted(shape) if name in _CONDITIONS]
-    return query.where(and_(true(), *conditions))
+        return variants.join(variant_genes, variant_genes.c.variant_id == variants.c.id)
+    return variants
+
+
+def _where(shape: frozenset[str]) -> ColumnElement[bool]:
+    return and_(true(), *(_CONDITIONS[name]() for name in sorted(shape) if name in _CONDITIONS))
 
 
 def _overlaps() -> ColumnElement[bool]:
@@ -204,6 +249,9 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "gene": lambda: variant_genes.c.gene == bindparam("gene"),
     "variant_id": lambda: _C.variant_id == bindparam("variant_id"),
     "dataset_ids": lambda: _C.dataset_id.in_(bindparam("dataset_ids", expanding=True)),
+    "dataset_names": lambda: _C.dataset_id.in_(
+        select(datasets.c.id).where(datasets.c.name.in_(bindparam("dataset_names", expanding=True)))
+    ),
 }
 
 

@@ -486,3 +486,29 @@ def test_unknown_ids_are_404_beacon_errors(client: TestClient) -> None:
 def test_unknown_variant_by_id_is_an_empty_answer(client: TestClient) -> None:
     body = ok(client.get("/beacon/g_variants/GRCh38-1-1-A-T"))
     assert body["responseSummary"]["exists"] is False
+
+
+def test_a_policy_change_by_another_process_applies_to_the_next_query(
+    client: TestClient, settings: Any
+) -> None:
+    import asyncio
+
+    from gateway.domain.granularity import SecurityLevel
+    from gateway.services.datasets import set_policy
+    from gateway.services.ingest_vcf import PolicyChange
+    from gateway.storage.database import open_database
+
+    params = {"referenceName": "1", "start": "999", "alternateBases": "G"}
+    assert total(ok(client.get("/beacon/g_variants", params=params))) == 1
+
+    async def hide() -> None:
+        database = open_database(settings.database_url)  # as `gateway datasets set` does
+        try:
+            await set_policy(
+                database, "reference", PolicyChange(security_level=SecurityLevel.CONTROLLED)
+            )
+        finally:
+            await database.dispose()
+
+    asyncio.run(hide())
+    assert ok(client.get("/beacon/g_variants", params=params))["responseSummary"]["exists"] is False

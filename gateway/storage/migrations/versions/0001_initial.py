@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("max_granularity", sa.String(length=16), nullable=False),
         sa.Column("duo_codes", sa.Text(), nullable=False),
         sa.Column("consent_basis", sa.String(length=16), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
