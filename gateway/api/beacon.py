@@ -5,15 +5,41 @@ Informational documents are built once per app (they only change with configurat
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter
 
+from gateway.api import beacon_openapi
 from gateway.api.deps import BeaconDep, BeaconQuery, ServicesDep
 from gateway.api.rendering import JSONBody
 from gateway.services.beacon_query import Scope
 
 router = APIRouter(prefix="/beacon", tags=["beacon"])
 
-QUERY = ["GET", "POST"]
+Endpoint = Callable[..., Awaitable[JSONBody]]
+
+
+def query_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Register a Beacon query endpoint for GET (URL parameters) and POST (request body),
+    each with its own OpenAPI operation."""
+    extras = {
+        "GET": beacon_openapi.parameters(variant=path.endswith("/g_variants")),
+        "POST": beacon_openapi.request_body(),
+    }
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for method in ("GET", "POST"):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                summary=summary,
+                operation_id=f"{endpoint.__name__}_{method.lower()}",
+                openapi_extra=extras[method],
+            )
+        return endpoint
+
+    return register
 
 
 @router.get("", summary="Beacon information", include_in_schema=False)
@@ -55,63 +81,55 @@ async def dataset_filtering_terms(dataset: str, query: BeaconQuery, service: Bea
     return JSONBody(service.document("filtering_terms"))
 
 
-@router.api_route("/g_variants", methods=QUERY, summary="Genomic variant query")
+@query_route("/g_variants", "Genomic variant query")
 async def g_variants(query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.variants(query))
 
 
-@router.api_route("/g_variants/{variant_id}", methods=QUERY, summary="One genomic variant")
+@query_route("/g_variants/{variant_id}", "One genomic variant")
 async def g_variant(variant_id: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.variants(query, Scope(variant_id=variant_id)))
 
 
-@router.api_route(
-    "/g_variants/{variant_id}/individuals", methods=QUERY, summary="Individuals carrying a variant"
-)
+@query_route("/g_variants/{variant_id}/individuals", "Individuals carrying a variant")
 async def g_variant_individuals(
     variant_id: str, query: BeaconQuery, service: BeaconDep
 ) -> JSONBody:
     return JSONBody(await service.individuals(query, Scope(variant_id=variant_id)))
 
 
-@router.api_route("/individuals", methods=QUERY, summary="Individual query")
+@query_route("/individuals", "Individual query")
 async def individuals(query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.individuals(query))
 
 
-@router.api_route("/individuals/{individual_id}", methods=QUERY, summary="One individual")
+@query_route("/individuals/{individual_id}", "One individual")
 async def individual(individual_id: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.individuals(query, Scope(individual_id=individual_id)))
 
 
-@router.api_route(
-    "/individuals/{individual_id}/g_variants",
-    methods=QUERY,
-    summary="Variants an individual carries",
-)
+@query_route("/individuals/{individual_id}/g_variants", "Variants an individual carries")
 async def individual_variants(
     individual_id: str, query: BeaconQuery, service: BeaconDep
 ) -> JSONBody:
     return JSONBody(await service.variants(query, Scope(individual_id=individual_id)))
 
 
-@router.api_route("/datasets", methods=QUERY, summary="Datasets")
+@query_route("/datasets", "Datasets")
 async def datasets(query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.datasets(query))
 
 
-@router.api_route("/datasets/{dataset}", methods=QUERY, summary="One dataset")
+@query_route("/datasets/{dataset}", "One dataset")
 async def dataset(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.datasets(query, Scope(dataset=dataset)))
 
 
-@router.api_route("/datasets/{dataset}/g_variants", methods=QUERY, summary="Variants of a dataset")
+@query_route("/datasets/{dataset}/g_variants", "Variants of a dataset")
 async def dataset_variants(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.variants(query, Scope(dataset=dataset)))
 
 
-@router.api_route(
-    "/datasets/{dataset}/individuals", methods=QUERY, summary="Individuals of a dataset"
-)
+@query_route("/datasets/{dataset}/individuals", "Individuals of a dataset")
 async def dataset_individuals(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
     return JSONBody(await service.individuals(query, Scope(dataset=dataset)))

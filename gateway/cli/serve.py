@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 import uvicorn
 
 from gateway.app import create_app
+from gateway.cli.common import database
 from gateway.settings import Settings
 
 
@@ -25,6 +27,7 @@ def register(commands: Any) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=changes)
+    asyncio.run(_prepare(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -34,3 +37,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+async def _prepare(settings: Settings) -> None:
+    """Upgrade the database before serving, so that a bad configuration is one clear line
+    and exit 1, not a failed startup inside the server."""
+    async with database(settings):
+        pass

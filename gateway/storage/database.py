@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from gateway.errors import Unavailable
+from gateway.errors import BadRequest, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
 
 
@@ -51,8 +52,19 @@ class Database:
 
 
 def open_database(url: str) -> Database:
-    """Create the engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
-    parsed = make_url(url)
+    """Create the engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    :raises BadRequest: the URL names no back end the gateway supports.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadRequest(f"GATEWAY_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise BadRequest(
+            f"GATEWAY_DATABASE_URL uses {parsed.drivername!r}; use sqlite+aiosqlite:///PATH "
+            "or postgresql+asyncpg://USER@HOST/DB"
+        )
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_folder(parsed.database)
         engine = create_async_engine(url)
@@ -72,7 +84,11 @@ def open_database(url: str) -> Database:
 
 def _ensure_sqlite_folder(database: str | None) -> None:
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Unavailable(f"cannot create the database folder {folder}: {exc.strerror}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -254,3 +254,80 @@ def test_a_killed_ingest_leaves_the_dataset_as_it_was(database_url: str, large_v
     )
     assert result.returncode == 0, result.stderr
     assert listing(database_url)["d"][-2:] == ["40008", "206"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://db/x", "GATEWAY_DATABASE_URL uses 'mysql'"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/none", "database unavailable"),
+        ("sqlite+aiosqlite:////proc/no-such-folder/x.db", "cannot create the database folder"),
+    ],
+)
+@pytest.mark.parametrize("command", [["datasets", "list"], ["serve", "--port", "18999"]])
+def test_an_unusable_database_is_one_line(url: str, message: str, command: list[str]) -> None:
+    assert message in one_clear_line(gateway(url, *command))
+
+
+def test_bad_settings_are_one_line(database_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "datasets", "list"],
+        env={**environment(database_url), "GATEWAY_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "GATEWAY_PORT" in one_clear_line(result)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(
+    database_url: str, large_vcf: Path
+) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "ingest",
+            "vcf",
+            str(large_vcf),
+            "--dataset",
+            "tty",
+            "--assembly",
+            "GRCh38",
+        ],
+        env=environment(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    ) as process:
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closes when the process ends
+                break
+            if not chunk:
+                break
+            seen += chunk
+        process.wait(timeout=120)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"ingest large.vcf.gz:" in seen
+    assert b"\r" in seen  # redrawn in place
+    assert b"%|" in seen  # tqdm's bar
+    plain = gateway(
+        database_url, "ingest", "vcf", large_vcf, "--dataset", "plain", "--assembly", "GRCh38"
+    )
+    assert plain.returncode == 0
+    lines = plain.stderr.splitlines()
+    assert lines
+    assert all(line.startswith("ingest large.vcf.gz: ") and line.endswith("%") for line in lines)
