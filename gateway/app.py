@@ -35,6 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             beacon=BeaconService(database, BeaconOptions.from_settings(settings, __version__)),
             health=HealthService(database),
         )
+        log.info(
+            "serving",
+            extra={
+                "url": settings.public_base_url,
+                "country": settings.country,
+                "database": database.dialect,
+            },
+        )
         try:
             yield
         finally:

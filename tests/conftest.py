@@ -59,7 +59,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
-        pki_dir=tmp_path / "certs",  # type: ignore[call-arg]
+        pki_dir=tmp_path / "certs",
         small_count_floor=0,
         log_level="WARNING",
     )

@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A defect, not bad input: still one line for the operator, the trace on request.
         if settings.log_level.upper() == "DEBUG":
             raise
-        print(f"gateway: unexpected {type(exc).__name__}: {exc} (GATEWAY_LOG_LEVEL=DEBUG shows "
-              "the trace)", file=sys.stderr)
+        print(
+            f"gateway: unexpected {type(exc).__name__}: {exc} (GATEWAY_LOG_LEVEL=DEBUG shows "
+            "the trace)",
+            file=sys.stderr,
+        )
         return 1

@@ -88,7 +88,8 @@ def _ensure_sqlite_folder(database: str | None) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise Unavailable(f"cannot create the database folder {folder}: {exc.strerror}") from exc
+            message = f"cannot create the database folder {folder}: {exc.strerror}"
+            raise Unavailable(message) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

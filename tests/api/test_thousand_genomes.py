@@ -34,6 +34,7 @@ def bcftools_counts(thousand_genomes_vcf: Path) -> Counts:
         '%CHROM\t%POS\t%REF\t%ALT\t%N_PASS(GT="alt")\t%N_PASS(GT="AA")\n',
         str(thousand_genomes_vcf),
     )
+    assert isinstance(out, str)
     counts = {}
     for line in out.splitlines():
         chrom, pos, ref, alt, carriers, homozygous = line.split("\t")

@@ -216,7 +216,9 @@ def large_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
             out.write(
                 f"chr2\t{1000 + i * 10}\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(genotypes) + "\n"
             )
-    return Path(pysam.tabix_compress(str(text), str(text) + ".gz") or str(text) + ".gz")
+    compressed = folder / "large.vcf.gz"
+    pysam.tabix_compress(str(text), str(compressed))
+    return compressed
 
 
 def test_a_killed_ingest_leaves_the_dataset_as_it_was(database_url: str, large_vcf: Path) -> None:
