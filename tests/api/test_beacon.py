@@ -512,3 +512,38 @@ def test_a_policy_change_by_another_process_applies_to_the_next_query(
 
     asyncio.run(hide())
     assert ok(client.get("/beacon/g_variants", params=params))["responseSummary"]["exists"] is False
+
+
+QUERY_ROUTES = [
+    ("/g_variants", {"referenceName": "1", "start": [0], "end": [100_000]}),
+    ("/g_variants/GRCh38-1-2000-C-G", {}),
+    ("/g_variants/GRCh38-1-2000-C-G/individuals", {}),
+    ("/individuals", {}),
+    ("/individuals/P4", {}),
+    ("/individuals/P4/g_variants", {}),
+    ("/datasets/cohort/g_variants", {"geneId": "BRCA2"}),
+    ("/datasets/cohort/individuals", {}),
+]
+
+
+@pytest.mark.parametrize("granularity", ["boolean", "count", "record"])
+@pytest.mark.parametrize(("path", "parameters"), QUERY_ROUTES)
+def test_every_query_route_answers_schema_valid_at_every_granularity(
+    client: TestClient, path: str, parameters: dict[str, Any], granularity: str
+) -> None:
+    body = post(client, path, {**parameters, "datasetIds": ["cohort"]}, granularity=granularity)
+    assert body["meta"]["returnedGranularity"] == granularity
+    assert body["responseSummary"]["exists"] is True
+    if granularity == "record":
+        entity = "individual" if path.endswith(("individuals", "P4")) else "genomicVariation"
+        schema = INDIVIDUAL_RECORD if entity == "individual" else VARIANT_RECORD
+        for record in body["response"]["resultSets"][0]["results"]:
+            assert_valid(record, schema)
+
+
+@pytest.mark.parametrize("path", ["/datasets", "/datasets/cohort"])
+def test_dataset_routes_are_schema_valid_collections(client: TestClient, path: str) -> None:
+    for method in ("GET", "POST"):
+        response = client.request(method, f"/beacon{path}")
+        assert response.status_code == 200
+        assert_valid(response.json(), COLLECTIONS)
