@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.rendering import JSONBody, ProblemBody
 from gateway.beacon.responses import error_response
@@ -44,14 +45,42 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
         return _answer(request, 400, "bad_request", message, beacon_meta)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
-        return _answer(request, 500, "internal_error", "internal error", beacon_meta)
-
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected)
+    app.add_middleware(CatchAll, beacon_meta=beacon_meta)
+
+
+class CatchAll:
+    """Pure ASGI middleware: a defect becomes a 500 error document and one log line naming
+    the route template. Starlette's own last-resort handler re-raises, and the server would
+    then print a traceback that can carry request values (paths, SQL parameters)."""
+
+    def __init__(self, app: ASGIApp, beacon_meta: BeaconMeta) -> None:
+        self.app = app
+        self.beacon_meta = beacon_meta
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            log.error("unhandled error", extra={"error": type(exc).__name__, "route": route})
+            if not started:
+                response = _answer(
+                    Request(scope), 500, "internal_error", "internal error", self.beacon_meta
+                )
+                await response(scope, receive, send)
 
 
 def _answer(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from gateway.beacon.scalars import boolean, optional_text, refuse_unknown_keys
+from gateway.beacon.scalars import boolean, optional_text, printable, refuse_unknown_keys
 from gateway.errors import BadBeaconQuery
 
 FILTER_OPERATORS = ("=", "<", ">", "!", ">=", "<=")
@@ -43,7 +43,8 @@ Filter = OntologyFilter | AlphanumericFilter
 
 def parse_filter(item: object) -> Filter:
     if isinstance(item, str) and item.strip():
-        return OntologyFilter(item.strip(), include_descendant_terms=True, scope=None)
+        term = printable(item, "filters").strip()
+        return OntologyFilter(term, include_descendant_terms=True, scope=None)
     if isinstance(item, dict):
         return _filter_object(cast(dict[str, object], item))
     raise BadBeaconQuery(f"a filter must be a CURIE string or an object with an id, got {item!r}")
@@ -54,6 +55,7 @@ def _filter_object(item: dict[str, object]) -> Filter:
     term = item.get("id")
     if not isinstance(term, str) or not term.strip():
         raise BadBeaconQuery(f"a filter needs an id, got {item!r}")
+    printable(term, "filter id")
     scope = optional_text(item.get("scope"), "filter scope")
     if "operator" in item or "value" in item:
         return _alphanumeric(term.strip(), item, scope)

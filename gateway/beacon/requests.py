@@ -41,6 +41,7 @@ from gateway.beacon.scalars import (
     json_object,
     non_negative,
     optional_text,
+    printable,
     refuse_unknown_keys,
     text_list,
     unknown_error,
@@ -156,6 +157,9 @@ def parse_get(
     """
     values = _collect(params)
     _refuse_unknown_get(values)
+    for name, items in values.items():
+        for item in items:
+            printable(item, name)
     skip, limit = _pagination(_single(values, "skip"), _single(values, "limit"), max_limit)
     return BeaconRequest(
         variant=parse_variant_query(_get_variant_raw(values)),

@@ -10,6 +10,10 @@ from typing import cast
 from gateway.errors import BadBeaconQuery
 
 _DIGITS = re.compile(r"^[+-]?\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Coordinates, lengths and page numbers: far above any chromosome (248 Mbp) and any page
+# count, and within every integer type the back ends and JSON encoders use.
+MAX_INTEGER = 2**31 - 1
 
 
 def non_negative(value: object, name: str) -> int:
@@ -21,10 +25,14 @@ def non_negative(value: object, name: str) -> int:
 
 def integer(value: object, name: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return int(value.strip())
-    raise BadBeaconQuery(f"{name} must be an integer, got {value!r}")
+        number = value
+    elif isinstance(value, str) and _DIGITS.match(value.strip()) and len(value.strip()) < 20:
+        number = int(value.strip())
+    else:
+        raise BadBeaconQuery(f"{name} must be an integer, got {str(value)[:40]!r}")
+    if abs(number) > MAX_INTEGER:
+        raise BadBeaconQuery(f"{name} is out of range (at most {MAX_INTEGER})")
+    return number
 
 
 def optional_count(value: object, name: str) -> int | None:
@@ -36,7 +44,7 @@ def optional_text(value: object, name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadBeaconQuery(f"{name} must be a string, got {value!r}")
-    return value.strip() or None
+    return printable(value, name).strip() or None
 
 
 def text_list(value: object, name: str) -> tuple[str, ...]:
@@ -45,7 +53,14 @@ def text_list(value: object, name: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(item, str) and item.strip() for item in items):
         raise BadBeaconQuery(f"{name} must be a list of non-empty strings")
-    return tuple(cast(str, item).strip() for item in items)
+    return tuple(printable(cast(str, item), name).strip() for item in items)
+
+
+def printable(value: str, name: str) -> str:
+    """Refuse control characters (NUL breaks PostgreSQL text; none belongs in a query)."""
+    if _CONTROL.search(value):
+        raise BadBeaconQuery(f"{name} contains control characters")
+    return value
 
 
 def boolean(value: object, name: str) -> bool:

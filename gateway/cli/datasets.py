@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from gateway.cli.common import database
@@ -44,7 +45,8 @@ async def run_set(settings: Settings, args: argparse.Namespace) -> int:
     if change.empty:
         print(
             "gateway datasets set: nothing to change; give --security, --max-granularity, "
-            "--duo or --consent-basis"
+            "--duo or --consent-basis",
+            file=sys.stderr,
         )
         return 2
     async with database(settings) as db:

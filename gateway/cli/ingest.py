@@ -58,9 +58,10 @@ async def run_vcf(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             progress.close()
     if report.already_ingested:
+        policy = "policy updated" if report.policy_changed else "nothing changed"
         print(
             f"{report.dataset}: {args.file.name} already ingested (sha256 "
-            f"{report.sha256[:12]}…); nothing changed"
+            f"{report.sha256[:12]}…); data unchanged, {policy}"
         )
     else:
         rate = report.variants / report.seconds if report.seconds else 0.0

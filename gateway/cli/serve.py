@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 from typing import Any
 
 import uvicorn
 
 from gateway.app import create_app
 from gateway.cli.common import database
+from gateway.errors import Unavailable
 from gateway.settings import Settings
 
 
@@ -20,7 +22,7 @@ def register(commands: Any) -> None:
         description="Serve the gateway's HTTP API (upgrades the database first).",
     )
     serve.add_argument("--host", help="address to bind (default GATEWAY_HOST, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default GATEWAY_PORT, 8080)")
+    serve.add_argument("--port", type=port_number, help="port (default GATEWAY_PORT, 8080)")
     serve.set_defaults(run=run)
 
 
@@ -40,7 +42,22 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _prepare(settings: Settings) -> None:
-    """Upgrade the database before serving, so that a bad configuration is one clear line
-    and exit 1, not a failed startup inside the server."""
+    """Check what serving needs before uvicorn starts, so that a bad configuration is one
+    clear line and exit 1, not a failed startup inside the server."""
+    _check_address(settings.host, settings.port)
     async with database(settings):
         pass
+
+
+def _check_address(host: str, port: int) -> None:
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r} (1-65535)")
+    return int(text)

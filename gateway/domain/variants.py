@@ -79,8 +79,10 @@ class Variant:
 
     @property
     def variant_id(self) -> str:
-        """Stable, URL-safe identifier: ``GRCh38-22-10516173-C-T`` (1-based position as in
-        VCF and gnomAD); structural alleles carry their type and end: ``GRCh38-1-1000-N-DEL-2000``.
+        """Stable, URL-safe identifier from the 1-based position of the variant's first base:
+        ``GRCh38-22-10516173-C-T`` (VCF POS, as gnomAD writes it). Structural alleles carry
+        their type and end, and start at the first base after the VCF padding base (POS + 1):
+        ``GRCh38-1-1001-N-DEL-2000`` for POS 1000.
         """
         return variant_id(
             self.assembly, self.chromosome, self.start, self.end, self.reference, self.alternate

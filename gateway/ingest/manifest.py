@@ -63,5 +63,6 @@ def _identifier(text: str, where: str) -> Identifier | None:
         return None
     system, separator, value = text.partition("|")
     if not separator or not system or not value:
-        raise IngestError(f"{where}: identifier {text!r} is not system|value")
+        # The value is a citizen's identifier: name the column, never echo it.
+        raise IngestError(f"{where}: identifier is not system|value")
     return Identifier(system, value)

@@ -64,20 +64,20 @@ def _counts(hit: Hit, view: DatasetView) -> bool:
     return hit.carriers & view.mask != 0
 
 
-def carried_by(
-    rows: Sequence[VariantRow], individual_id: str, views: dict[int, DatasetView]
-) -> list[VariantRow]:
-    positions = {
-        (view.visible.dataset.id, row.position)
-        for view in views.values()
-        for row in view.samples
-        if row.individual_id == individual_id
-    }
-    return [
-        row
-        for row in rows
-        if any(as_int(row.carriers) >> pos & 1 for ds, pos in positions if ds == row.dataset_id)
-    ]
+def counting_positions(views: dict[int, DatasetView], individual_id: str) -> dict[int, int]:
+    """Per dataset, the bits of an individual's samples that may count (empty when the
+    individual is unknown, unlinked in a citizen dataset, or excluded by the filters)."""
+    found: dict[int, int] = {}
+    for pk, view in views.items():
+        for row in view.samples:
+            counted = view.mask is None or view.mask >> row.position & 1
+            if row.individual_id == individual_id and counted:
+                found[pk] = found.get(pk, 0) | 1 << row.position
+    return found
+
+
+def carried_by(rows: Sequence[VariantRow], positions: dict[int, int]) -> list[VariantRow]:
+    return [row for row in rows if as_int(row.carriers) & positions.get(row.dataset_id, 0)]
 
 
 def page(request: BeaconRequest, items: Sequence[T]) -> list[T]:

@@ -41,7 +41,8 @@ from gateway.beacon.responses import (
     resultsets_response,
     select_result_sets,
 )
-from gateway.domain.datasets import Dataset, DatasetStats
+from gateway.beacon.scalars import printable
+from gateway.domain.datasets import Dataset
 from gateway.domain.granularity import ANONYMOUS_LEVELS, Granularity, SecurityLevel, least
 from gateway.errors import BadBeaconQuery, NotFound
 from gateway.services.beacon_catalog import DatasetCatalog
@@ -50,6 +51,7 @@ from gateway.services.beacon_hits import (
     Hit,
     carried_by,
     case_level,
+    counting_positions,
     merge_hits,
     one_per_individual,
     page,
@@ -109,6 +111,12 @@ class Scope:
     dataset: str | None = None
     individual_id: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("variant_id", "dataset", "individual_id"):
+            value = getattr(self, name)
+            if value is not None:
+                printable(value, name)
+
 
 class BeaconService:
     def __init__(self, database: Database, options: BeaconOptions) -> None:
@@ -142,7 +150,7 @@ class BeaconService:
             )
             rows = [row for row in rows if row.dataset_id in views]
             if scope.individual_id is not None:
-                rows = carried_by(rows, scope.individual_id, views)
+                rows = carried_by(rows, _individual(views, scope.individual_id))
             hits = merge_hits(rows, views)
             if granularity is Granularity.RECORD:
                 return await self._variant_records(connection, request, views, hits)
@@ -193,14 +201,16 @@ class BeaconService:
             visible = visible_datasets(
                 await repo.all(), Granularity.RECORD, caller_levels, _names(request, scope)
             )
-            if scope.dataset and not visible:
-                raise NotFound(f"dataset {scope.dataset!r} not found")
-            records = []
-            for item in visible:
-                stats = await repo.stats(item.dataset)
-                records.append(_dataset_record(item.dataset, stats))
-        count = Count(len(records), 0)
+        if scope.dataset and not visible:
+            raise NotFound(f"dataset {scope.dataset!r} not found")
+        # Dataset descriptions are collections unless the caller asks for less; they name
+        # no sample or variant counts, which would bypass the consent basis and the floor.
+        granularity = request.requested_granularity or Granularity.RECORD
+        if granularity is not Granularity.RECORD:
+            return self._summary(request, "dataset", granularity, len(visible))
+        records = [_dataset_record(item.dataset) for item in visible]
         context = self._context(request, "dataset")
+        count = Count(len(records), 0)
         return collections_response(context, exists=bool(records), count=count, collections=records)
 
     # -- shared steps --------------------------------------------------------------------
@@ -265,9 +275,11 @@ class BeaconService:
             rows = await VariantRepository(connection).find(
                 Locus(variant_id=scope.variant_id, dataset_ids=tuple(views))
             )
-            if not rows:
+            hits = [h for found in merge_hits(rows, views).values() for h in found]
+            if not hits:
+                # The same answer whether nobody carries it or only people who do not count.
                 raise NotFound(f"variant {scope.variant_id!r} not found")
-            for hit in (h for found in merge_hits(rows, views).values() for h in found):
+            for hit in hits:
                 carriers[hit.row.dataset_id] = carriers.get(hit.row.dataset_id, 0) | hit.carriers
         people: dict[int, list[SampleRow]] = {}
         for pk, view in views.items():
@@ -338,7 +350,10 @@ class BeaconService:
 def _names(request: BeaconRequest, scope: Scope) -> tuple[str, ...]:
     if scope.dataset is not None:
         if request.dataset_ids and scope.dataset not in request.dataset_ids:
-            return ("\0",)  # the path and datasetIds disagree: nothing matches
+            raise BadBeaconQuery(
+                f"datasetIds {list(request.dataset_ids)} does not include the dataset of the "
+                f"path, {scope.dataset!r}"
+            )
         return (scope.dataset,)
     return request.dataset_ids
 
@@ -360,7 +375,14 @@ def _documents(description: BeaconDescription) -> dict[str, dict[str, Any]]:
     }
 
 
-def _dataset_record(dataset: Dataset, stats: DatasetStats) -> dict[str, Any]:
+def _individual(views: dict[int, DatasetView], individual_id: str) -> dict[int, int]:
+    positions = counting_positions(views, individual_id)
+    if not positions:
+        raise NotFound(f"individual {individual_id!r} not found")
+    return positions
+
+
+def _dataset_record(dataset: Dataset) -> dict[str, Any]:
     return dataset_record(
         dataset.name,
         dataset.name,
@@ -370,6 +392,5 @@ def _dataset_record(dataset: Dataset, stats: DatasetStats) -> dict[str, Any]:
         duo=dataset.policy.duo_codes,
         created=dataset.created_at.isoformat(),
         updated=dataset.updated_at.isoformat(),
-        variant_count=stats.variants,
-        sample_count=stats.samples,
+        variant_count=None,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.errors import Unavailable
 from gateway.storage.database import Database
 
 
@@ -27,6 +27,6 @@ class HealthService:
         try:
             async with self._database.read() as connection:
                 await connection.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError):
+        except Unavailable:
             return Readiness(database=False)
         return Readiness(database=True)

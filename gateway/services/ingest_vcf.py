@@ -73,6 +73,7 @@ class IngestReport:
     samples: int
     already_ingested: bool
     seconds: float
+    policy_changed: bool = False
 
 
 async def ingest_vcf(
@@ -85,19 +86,29 @@ async def ingest_vcf(
     started = time.perf_counter()
     _check_name(job.dataset)
     digest = await asyncio.to_thread(file_digest, job.path)
-    links = await asyncio.to_thread(read_manifest, job.manifest) if job.manifest else None
+    manifest = await asyncio.to_thread(read_manifest, job.manifest) if job.manifest else None
     samples, assembly = await asyncio.to_thread(_header, job.path, job.assembly)
-    links = _links_for(samples, links, job.manifest)
+    links = _links_for(samples, manifest, job.manifest)
     async with database.write() as connection:
-        dataset, fresh = await _dataset_for(connection, job, assembly, links)
         repo = DatasetRepository(connection)
-        if not fresh and not job.replace and await repo.has_file(dataset, digest):
+        existing = await repo.by_name(job.dataset, lock=True)
+        if existing and not job.replace and await repo.has_file(existing, digest):
+            changed = await _change_policy(repo, existing, job.policy)
             return IngestReport(
-                dataset.name, digest, 0, len(samples), True, time.perf_counter() - started
+                existing.name,
+                digest,
+                0,
+                len(samples),
+                True,
+                time.perf_counter() - started,
+                policy_changed=changed,
             )
+        dataset = await _dataset_for(repo, existing, job, assembly, links)
         if job.replace:
             await repo.clear(dataset)
-        positions = await SampleRepository(connection).add(dataset.id, links)
+        positions = await SampleRepository(connection).add(
+            dataset.id, links, update_individuals=manifest is not None
+        )
         file_id = await repo.add_file(dataset, digest, job.path.name, len(samples))
         count = await _load_variants(
             connection, job, dataset, file_id, [positions[s] for s in samples], progress
@@ -124,6 +135,7 @@ def _links_for(
     samples: Sequence[str], manifest: list[SampleLink] | None, manifest_path: Path | None
 ) -> list[SampleLink]:
     if manifest is None:
+        # Without a manifest each sample is its own individual of unknown sex, unlinked.
         return [SampleLink(s, s, Sex.UNKNOWN, None) for s in samples]
     by_sample = {link.sample_id: link for link in manifest}
     missing = [s for s in samples if s not in by_sample]
@@ -132,25 +144,61 @@ def _links_for(
         raise IngestError(
             f"{manifest_path}: sample {missing[0]!r}{more} of the VCF is not in the manifest"
         )
+    _check_individuals(manifest, manifest_path)
     return [by_sample[s] for s in samples]
 
 
+def _check_individuals(manifest: Sequence[SampleLink], path: Path | None) -> None:
+    """Samples of one individual must agree on who that individual is."""
+    first: dict[str, SampleLink] = {}
+    for link in manifest:
+        seen = first.setdefault(link.individual_id, link)
+        if (seen.sex, seen.identifier) != (link.sex, link.identifier):
+            raise IngestError(
+                f"{path}: samples {seen.sample_id!r} and {link.sample_id!r} belong to "
+                f"individual {link.individual_id!r} but disagree on sex or identifier"
+            )
+
+
 async def _dataset_for(
-    connection: AsyncConnection, job: VcfIngest, assembly: str, links: Sequence[SampleLink]
-) -> tuple[Dataset, bool]:
-    repo = DatasetRepository(connection)
-    existing = await repo.by_name(job.dataset)
+    repo: DatasetRepository,
+    existing: Dataset | None,
+    job: VcfIngest,
+    assembly: str,
+    links: Sequence[SampleLink],
+) -> Dataset:
+    linked = any(link.identifier for link in links)
     if existing is None:
-        linked = any(link.identifier for link in links)
         default = DatasetPolicy(consent_basis=ConsentBasis.CITIZEN if linked else ConsentBasis.OPEN)
-        return await repo.create(job.dataset, assembly, job.policy.apply(default)), True
-    if existing.assembly != assembly and not job.replace:
+        return await repo.create(job.dataset, assembly, job.policy.apply(default))
+    if existing.assembly != assembly:
+        if not job.replace:
+            raise IngestError(
+                f"dataset {job.dataset!r} holds {existing.assembly} variants; "
+                f"this file is {assembly} (use --replace to replace them)"
+            )
+        existing = await repo.set_assembly(existing, assembly)
+    await _change_policy(repo, existing, job.policy)
+    dataset = await repo.by_id(existing.id)
+    assert dataset is not None
+    if (
+        linked
+        and dataset.policy.consent_basis is ConsentBasis.OPEN
+        and (job.policy.consent_basis is not ConsentBasis.OPEN)
+    ):
         raise IngestError(
-            f"dataset {job.dataset!r} holds {existing.assembly} variants; this file is {assembly}"
+            f"dataset {job.dataset!r} has consent basis 'open' (every sample counts whatever "
+            "its citizen decides) but the manifest links samples to citizens: pass "
+            "--consent-basis citizen, or --consent-basis open to confirm"
         )
-    if not job.policy.empty:
-        existing = await repo.set_policy(existing, job.policy.apply(existing.policy))
-    return existing, False
+    return dataset
+
+
+async def _change_policy(repo: DatasetRepository, dataset: Dataset, change: PolicyChange) -> bool:
+    if change.empty or change.apply(dataset.policy) == dataset.policy:
+        return False
+    await repo.set_policy(dataset, change.apply(dataset.policy))
+    return True
 
 
 async def _load_variants(
@@ -165,21 +213,21 @@ async def _load_variants(
     vcf = await asyncio.to_thread(
         VcfFile,
         job.path,
-        assembly=dataset.assembly,
+        assembly=dataset.assembly,  # the file's own, checked or adopted by _dataset_for
         sample_positions=positions,
         all_filters=job.all_filters,
     )
     sites_only = not positions
     stored = 0
     calls = iter(vcf)
-    pending = asyncio.create_task(asyncio.to_thread(_next_batch, calls, sites_only))
+    pending = asyncio.create_task(asyncio.to_thread(_next_batch, vcf, calls, sites_only))
     try:
         while (batch := await pending) is not None:
-            pending = asyncio.create_task(asyncio.to_thread(_next_batch, calls, sites_only))
-            await variants.add(dataset.id, file_id, batch)
-            stored += len(batch)
+            pending = asyncio.create_task(asyncio.to_thread(_next_batch, vcf, calls, sites_only))
+            await variants.add(dataset.id, file_id, batch.alleles)
+            stored += len(batch.alleles)
             if progress:
-                progress(*vcf.progress())
+                progress(*batch.progress)
     finally:
         # The reader thread may still be decoding: let it finish before htslib closes the file.
         await asyncio.gather(pending, return_exceptions=True)
@@ -187,14 +235,22 @@ async def _load_variants(
     return stored
 
 
-def _next_batch(calls: Iterator[VariantCalls], sites_only: bool) -> list[StoredAllele] | None:
-    """The next alleles worth storing, or None at the end of the file."""
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    alleles: list[StoredAllele]
+    progress: tuple[int, int]
+
+
+def _next_batch(vcf: VcfFile, calls: Iterator[VariantCalls], sites_only: bool) -> _Batch | None:
+    """The next alleles worth storing, or None at the end of the file. Runs in the reader
+    thread, which is also the only thread that touches the htslib handle (for progress too).
+    """
     chunk = list(islice(calls, BATCH))
     if not chunk:
         return None
-    batch = []
+    alleles = []
     for call in chunk:
         carried = as_int(call.carriers).bit_count()
         if carried or sites_only:
-            batch.append(StoredAllele(call.variant, call.carriers, call.homozygous, carried))
-    return batch
+            alleles.append(StoredAllele(call.variant, call.carriers, call.homozygous, carried))
+    return _Batch(alleles, vcf.progress())

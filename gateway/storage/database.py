@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,40 +12,50 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    SQLAlchemyError,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from gateway.errors import BadRequest, Unavailable
+from gateway.errors import BadRequest, Conflict, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
-AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The engine and the session factory the services share."""
+    """The engines the services share: one for transactions, one for plain reads.
+
+    Both hand out connections whose driver errors arrive as the gateway's own errors
+    (``Unavailable``, ``Conflict``), with the driver's one-line reason and never the SQL
+    parameters, which may hold identifiers.
+    """
 
     engine: AsyncEngine
-    sessions: async_sessionmaker[Any]
     reader: AsyncEngine
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def read(self) -> AsyncConnection:
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: autocommit, so no BEGIN/ROLLBACK round trips per query."""
-        return self.reader.connect()
+        with translated_errors():
+            async with self.reader.connect() as connection:
+                yield connection
 
-    def write(self) -> AsyncConnectionContext:
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed when the block ends without error."""
-        return self.engine.begin()
+        with translated_errors():
+            async with self.engine.begin() as connection:
+                yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -66,9 +77,15 @@ def open_database(url: str) -> Database:
             "or postgresql+asyncpg://USER@HOST/DB"
         )
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise BadRequest(
+                "GATEWAY_DATABASE_URL: in-memory SQLite is not supported (every "
+                "connection would see its own empty database); name a file"
+            )
         _ensure_sqlite_folder(parsed.database)
         engine = create_async_engine(url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_writer)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
         # sqlite3 opens no transaction for a SELECT, so readers need neither an isolation
         # switch nor a ROLLBACK on check-in: each would be one more hop to aiosqlite's thread.
         reader = create_async_engine(url, pool_size=10, pool_reset_on_return=None)
@@ -79,17 +96,28 @@ def open_database(url: str) -> Database:
         # closed under load.
         engine = create_async_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800)
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return Database(engine, async_sessionmaker(engine, expire_on_commit=False), reader)
+    return Database(engine, reader)
 
 
-def _ensure_sqlite_folder(database: str | None) -> None:
-    if database and database != ":memory:":
-        folder = Path(database).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            message = f"cannot create the database folder {folder}: {exc.strerror}"
-            raise Unavailable(message) from exc
+def _ensure_sqlite_folder(database: str) -> None:
+    folder = Path(database).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        message = f"cannot create the database folder {folder}: {exc.strerror}"
+        raise Unavailable(message) from exc
+
+
+def _sqlite_writer(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    # SQLAlchemy's documented recipe for aiosqlite: let SQLAlchemy emit BEGIN itself...
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # ...as BEGIN IMMEDIATE, so a writer takes the write lock before it reads: two ingests
+    # into one dataset then queue up instead of failing on a stale snapshot.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -120,6 +148,19 @@ def _upgrade_on(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Driver errors as the gateway's errors: conflicts are 409, the rest 503."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(f"conflicting concurrent write: {_one_line(exc)}; try again") from exc
+    except DataError as exc:
+        raise BadRequest(f"value refused by the database: {_one_line(exc)}") from exc
+    except (DBAPIError, OSError) as exc:
+        raise Unavailable(f"database unavailable: {_one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:

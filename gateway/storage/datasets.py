@@ -32,9 +32,20 @@ class DatasetRepository:
     async def all(self) -> list[Dataset]:
         return [_dataset(row) for row in await self._db.execute(_ALL)]
 
-    async def by_name(self, name: str) -> Dataset | None:
-        row = (await self._db.execute(select(datasets).where(datasets.c.name == name))).first()
+    async def by_name(self, name: str, *, lock: bool = False) -> Dataset | None:
+        """The dataset called ``name``; ``lock`` holds its row until the transaction ends
+        (PostgreSQL; SQLite writers already hold the database's write lock)."""
+        query = select(datasets).where(datasets.c.name == name)
+        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
         return _dataset(row) if row else None
+
+    async def set_assembly(self, dataset: Dataset, assembly: str) -> Dataset:
+        await self._db.execute(
+            update(datasets).where(datasets.c.id == dataset.id).values(assembly=assembly)
+        )
+        changed = await self.by_id(dataset.id)
+        assert changed is not None
+        return changed
 
     async def create(
         self, name: str, assembly: str, policy: DatasetPolicy, description: str | None = None

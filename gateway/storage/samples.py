@@ -61,14 +61,17 @@ class SampleRepository:
         )
         return {row.sample_id: row.position for row in await self._db.execute(query)}
 
-    async def add(self, dataset_id: int, links: Sequence[SampleLink]) -> dict[str, int]:
+    async def add(
+        self, dataset_id: int, links: Sequence[SampleLink], *, update_individuals: bool
+    ) -> dict[str, int]:
         """Register new samples (and their individuals) at the next free bit positions.
 
-        Samples already in the dataset keep their position; their individual's details are
-        updated from the newer manifest.
+        Samples already in the dataset keep their position. With ``update_individuals`` (a
+        manifest was given) existing individuals take the manifest's sex and identifier;
+        without it they are left exactly as they are.
         """
         known = await self.positions(dataset_id)
-        people = await self._individuals(dataset_id, links)
+        people = await self._individuals(dataset_id, links, update_individuals)
         next_position = max(known.values(), default=-1) + 1
         new_rows = []
         for link in links:
@@ -88,7 +91,9 @@ class SampleRepository:
             await self._db.execute(insert(samples), new_rows)
         return known
 
-    async def _individuals(self, dataset_id: int, links: Sequence[SampleLink]) -> dict[str, int]:
+    async def _individuals(
+        self, dataset_id: int, links: Sequence[SampleLink], overwrite: bool
+    ) -> dict[str, int]:
         query = select(individuals.c.individual_id, individuals.c.id).where(
             individuals.c.dataset_id == dataset_id
         )
@@ -100,6 +105,8 @@ class SampleRepository:
                 "identifier_value": link.identifier.value if link.identifier else None,
             }
             if link.individual_id in existing:
+                if not overwrite:
+                    continue
                 await self._db.execute(
                     update(individuals)
                     .where(individuals.c.id == existing[link.individual_id])

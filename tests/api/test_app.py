@@ -85,3 +85,32 @@ def test_openapi_documents_the_get_parameters(settings: Settings) -> None:
     names = {p["name"] for p in paths["/beacon/g_variants"]["get"]["parameters"]}
     assert {"referenceName", "start", "alternateBases", "geneId", "filters"} <= names
     assert "requestBody" in paths["/beacon/g_variants"]["post"]
+
+
+def test_a_defect_is_a_500_document_and_one_log_line(
+    settings: Settings, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(settings)
+
+    async def broken(patient: str) -> None:
+        raise RuntimeError(f"defect while handling {patient}")
+
+    app.add_api_route("/beacon/broken/{patient}", broken)
+    app.add_api_route("/broken/{patient}", broken)
+    with caplog.at_level(logging.ERROR, logger="gateway"), TestClient(app) as client:
+        logging.getLogger("gateway").propagate = True
+        beacon = client.get("/beacon/broken/PATIENT-123")
+        other = client.get("/broken/PATIENT-123")
+    assert beacon.status_code == 500
+    assert beacon.json()["error"]["errorCode"] == 500
+    assert other.status_code == 500
+    assert other.headers["content-type"] == "application/problem+json"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.__dict__["route"] for r in errors] == [
+        "/beacon/broken/{patient}",
+        "/broken/{patient}",
+    ]
+    assert "PATIENT-123" not in caplog.text
+    output = capfd.readouterr()
+    assert "Traceback" not in output.err
+    assert "PATIENT-123" not in output.err

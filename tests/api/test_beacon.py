@@ -389,6 +389,47 @@ def test_variants_filtered_by_carrier_sex(client: TestClient) -> None:
     assert [c["individualId"] for c in record["caseLevelData"]] == ["P2"]
 
 
+def test_individuals_who_do_not_count_are_not_found_on_any_route(client: TestClient) -> None:
+    # P3 is female but not linked to a citizen: in the citizen dataset she never counts.
+    for path in ("/individuals/P3", "/individuals/P3/g_variants"):
+        response = client.post(
+            f"/beacon{path}", json={"query": {"requestParameters": {"datasetIds": ["cohort"]}}}
+        )
+        assert response.status_code == 404, path
+    # P1 is female: a male filter excludes her from her variants as well as from herself.
+    for path in ("/individuals/P1", "/individuals/P1/g_variants"):
+        response = client.post(
+            f"/beacon{path}",
+            json={
+                "query": {
+                    "requestParameters": {"datasetIds": ["cohort"]},
+                    "filters": ["NCIT:C20197"],
+                }
+            },
+        )
+        assert response.status_code == 404, path
+
+
+def test_a_variant_carried_only_by_people_who_do_not_count_looks_absent(client: TestClient) -> None:
+    query = {"query": {"requestParameters": {"datasetIds": ["cohort"]}}}
+    only_unlinked = client.post("/beacon/g_variants/GRCh38-1-1000-A-G/individuals", json=query)
+    absent = client.post("/beacon/g_variants/GRCh38-1-1-A-T/individuals", json=query)
+    assert only_unlinked.status_code == absent.status_code == 404
+    assert only_unlinked.json()["error"]["errorMessage"].replace("1-1000-A-G", "") == absent.json()[
+        "error"
+    ]["errorMessage"].replace("1-1-A-T", "")
+
+
+def test_datasets_name_no_counts_and_honour_granularity(client: TestClient) -> None:
+    listed = ok(client.get("/beacon/datasets"))
+    for dataset in listed["response"]["collections"]:
+        assert "sampleCount" not in dataset.get("info", {})
+        assert "variantCount" not in dataset.get("info", {})
+    body = post(client, "/datasets", {}, granularity="boolean")
+    assert body["meta"]["returnedGranularity"] == "boolean"
+    assert body["responseSummary"] == {"exists": True}
+
+
 def test_individual_and_its_variants(client: TestClient) -> None:
     person = post(client, "/individuals/P4", {"datasetIds": ["cohort"]})
     assert ids(person) == ["P4"]
@@ -451,6 +492,19 @@ def test_small_counts_of_individuals_are_reported_imprecise(settings: Any) -> No
         ("GET", "/g_variants?aminoacidChange=V600E&geneId=BRAF", None),
         ("GET", "/g_variants?skip=-1", None),
         ("GET", "/individuals?referenceName=1&start=1&alternateBases=A", None),
+        ("GET", "/g_variants?skip=99999999999999999999999", None),
+        ("GET", "/g_variants?referenceName=1&start=9223372036854775808&alternateBases=A", None),
+        ("GET", "/g_variants?referenceName=1&start=1&end=5&variantMinLength=3000000000", None),
+        ("GET", "/g_variants?datasetIds=%00", None),
+        ("GET", "/g_variants?geneId=BR%00CA2", None),
+        ("GET", "/g_variants?referenceName=chr%00&start=1&alternateBases=A", None),
+        ("GET", "/g_variants/GRCh38-1%00", None),
+        ("GET", "/individuals/P%004/g_variants", None),
+        (
+            "POST",
+            "/datasets/cohort/g_variants",
+            b'{"query": {"requestParameters": {"datasetIds": ["reference"]}}}',
+        ),
         ("POST", "/g_variants", b"{not json"),
         ("POST", "/g_variants", b"[1, 2]"),
         ("POST", "/g_variants", b'{"query": {"requestedGranularity": "everything"}}'),

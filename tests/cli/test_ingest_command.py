@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pysam
 import pytest
@@ -333,3 +334,126 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(
     lines = plain.stderr.splitlines()
     assert lines
     assert all(line.startswith("ingest large.vcf.gz: ") and line.endswith("%") for line in lines)
+
+
+def test_replace_with_another_assembly_adopts_it(database_url: str, tmp_path: Path) -> None:
+    grch37 = tmp_path / "grch37.vcf"
+    grch37.write_text(SMALL_VCF.read_text().replace("GRCh38", "GRCh37"))
+    assert gateway(database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d").returncode == 0
+    refused = one_clear_line(gateway(database_url, "ingest", "vcf", grch37, "--dataset", "d"))
+    assert "holds GRCh38 variants" in refused
+    result = gateway(database_url, "ingest", "vcf", grch37, "--dataset", "d", "--replace")
+    assert result.returncode == 0, result.stderr
+    assert listing(database_url)["d"][0] == "GRCh37"
+
+
+def test_appending_without_a_manifest_keeps_who_the_samples_are(
+    database_url: str, settings: Any, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    assert (
+        gateway(
+            database_url,
+            "ingest",
+            "vcf",
+            SMALL_VCF,
+            "--dataset",
+            "c",
+            "--samples",
+            SMALL_MANIFEST,
+            "--max-granularity",
+            "record",
+        ).returncode
+        == 0
+    )
+    more = tmp_path / "more.vcf"
+    header = [line for line in SMALL_VCF.read_text().splitlines() if line.startswith("#")]
+    more.write_text(
+        "\n".join(
+            [*header, "chr2\t500\t.\tG\tT\t50\tPASS\t.\tGT\t0/1\t0/1\t0/0\t0/1\t0/0\t0/0", ""]
+        )
+    )
+    assert gateway(database_url, "ingest", "vcf", more, "--dataset", "c").returncode == 0
+    with TestClient(create_app(settings)) as client:
+        women = client.get("/beacon/individuals", params={"filters": "NCIT:C16576"}).json()
+        carriers = client.post(
+            "/beacon/g_variants/GRCh38-2-500-G-T/individuals",
+            json={"query": {"requestedGranularity": "record"}},
+        ).json()
+    assert women["responseSummary"]["numTotalResults"] == 2  # P1 and P4, still linked
+    people = carriers["response"]["resultSets"][0]["results"]
+    assert sorted(p["id"] for p in people) == ["P1", "P2", "P4"]
+
+
+def test_conflicting_manifest_rows_are_refused(database_url: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text(SMALL_MANIFEST.read_text().replace("S2\tP2", "S2\tP1"))
+    line = one_clear_line(
+        gateway(database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d", "--samples", manifest)
+    )
+    assert "'S1' and 'S2' belong to individual 'P1'" in line
+    assert "A123456780" not in line
+    assert listing(database_url) == {}
+
+
+def test_citizens_cannot_silently_join_an_open_dataset(database_url: str) -> None:
+    assert gateway(database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d").returncode == 0
+    copy_args = (
+        "ingest",
+        "vcf",
+        SMALL_VCF,
+        "--dataset",
+        "d",
+        "--samples",
+        SMALL_MANIFEST,
+        "--replace",
+    )
+    assert "consent basis 'open'" in one_clear_line(gateway(database_url, *copy_args))
+    assert gateway(database_url, *copy_args, "--consent-basis", "citizen").returncode == 0
+    assert listing(database_url)["d"][3] == "citizen"
+
+
+def test_same_file_with_new_policy_says_so(database_url: str) -> None:
+    assert gateway(database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d").returncode == 0
+    again = gateway(
+        database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d", "--security", "CONTROLLED"
+    )
+    assert "data unchanged, policy updated" in again.stdout
+    assert listing(database_url)["d"][1] == "CONTROLLED"
+
+
+def test_datasets_set_without_changes_is_a_usage_error(database_url: str) -> None:
+    result = gateway(database_url, "datasets", "set", "d")
+    assert result.returncode == 2
+    assert "nothing to change" in result.stderr
+    assert result.stdout == ""
+
+
+def test_in_memory_sqlite_is_refused() -> None:
+    assert "in-memory SQLite" in one_clear_line(gateway("sqlite+aiosqlite://", "datasets", "list"))
+
+
+def test_concurrent_ingests_into_one_dataset_queue_up(database_url: str, tmp_path: Path) -> None:
+    files = []
+    for batch in range(3):
+        path = tmp_path / f"batch{batch}.vcf"
+        names = "\t".join(f"B{batch}_{i}" for i in range(6))
+        path.write_text(SMALL_VCF.read_text().replace("S1\tS2\tS3\tS4\tS5\tS6", names))
+        files.append(path)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gateway", "ingest", "vcf", str(path), "--dataset", "shared"],
+            env=environment(database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in files
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    assert listing(database_url)["shared"][-2:] == ["24", "18"]

@@ -36,10 +36,10 @@ def upgrade() -> None:
         "individuals",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
-        sa.Column("individual_id", sa.String(length=128), nullable=False),
+        sa.Column("individual_id", sa.Text(), nullable=False),
         sa.Column("sex", sa.String(length=16), nullable=False),
         sa.Column("identifier_system", sa.Text(), nullable=True),
-        sa.Column("identifier_value", sa.String(length=128), nullable=True),
+        sa.Column("identifier_value", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -79,7 +79,7 @@ def upgrade() -> None:
         "samples",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
-        sa.Column("sample_id", sa.String(length=128), nullable=False),
+        sa.Column("sample_id", sa.Text(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("individual_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -112,7 +112,7 @@ def upgrade() -> None:
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.Column("file_id", sa.Integer(), nullable=False),
         sa.Column("assembly", sa.String(length=16), nullable=False),
-        sa.Column("chromosome", sa.String(length=64), nullable=False),
+        sa.Column("chromosome", sa.Text(), nullable=False),
         sa.Column("start", sa.BigInteger(), nullable=False),
         sa.Column("end", sa.BigInteger(), nullable=False),
         sa.Column("reference", sa.Text(), nullable=False),
@@ -154,7 +154,7 @@ def upgrade() -> None:
 
     op.create_table(
         "variant_genes",
-        sa.Column("gene", sa.String(length=64), nullable=False),
+        sa.Column("gene", sa.Text(), nullable=False),
         sa.Column(
             "variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
