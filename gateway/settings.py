@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     beacon_default_granularity: Literal["boolean", "count", "record"] = "count"
     beacon_max_limit: int = Field(default=1000, ge=1)
+    beacon_max_scan: int = Field(default=100_000, ge=1)
 
     @field_validator("country", mode="before")
     @classmethod

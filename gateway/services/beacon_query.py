@@ -7,6 +7,7 @@ individual filters), then the indexed variant look-up and the carrier-set algebr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +69,16 @@ from gateway.settings import Settings
 from gateway.storage.database import Database
 from gateway.storage.datasets import DatasetRepository
 from gateway.storage.samples import SampleRepository, SampleRow
-from gateway.storage.variants import Locus, VariantRepository
+from gateway.storage.variants import Locus, VariantRepository, VariantRow
+
+_THREAD_ABOVE = 5_000
 
 
 @dataclass(frozen=True, slots=True)
 class BeaconOptions:
     description: BeaconDescription
     small_count_floor: int
+    max_scan: int = 100_000
     api_version: str = API_VERSION
 
     @property
@@ -100,7 +104,7 @@ class BeaconOptions:
             description="Genomic variant discovery over this member state's variant store; "
             "only individuals who have not opted out of research use count.",
         )
-        return cls(description, settings.small_count_floor)
+        return cls(description, settings.small_count_floor, settings.beacon_max_scan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,14 @@ class BeaconService:
     ) -> dict[str, object]:
         locus = locus_for(request.variant, scope.variant_id, _names(request, scope))
         async with self._database.read() as connection:
-            rows, stamp = await VariantRepository(connection).find_with_catalog(locus)
+            rows, stamp = await VariantRepository(connection).find_with_catalog(
+                locus, limit=self._options.max_scan + 1
+            )
+            if len(rows) > self._options.max_scan:
+                raise BadBeaconQuery(
+                    f"the query matches more than {self._options.max_scan} stored variants; "
+                    "narrow it with a range, a gene, a variant type or datasetIds"
+                )
             everything = await self._catalog.datasets(connection, stamp)
             views, granularity = await self._views(
                 connection,
@@ -151,7 +162,7 @@ class BeaconService:
             rows = [row for row in rows if row.dataset_id in views]
             if scope.individual_id is not None:
                 rows = carried_by(rows, _individual(views, scope.individual_id))
-            hits = merge_hits(rows, views)
+            hits = await _merged(rows, views)
             if granularity is Granularity.RECORD:
                 return await self._variant_records(connection, request, views, hits)
         return self._summary(
@@ -373,6 +384,13 @@ def _documents(description: BeaconDescription) -> dict[str, dict[str, Any]]:
             description, sex_filtering_terms(("individual", "genomicVariation"))
         ),
     }
+
+
+async def _merged(rows: list[VariantRow], views: dict[int, DatasetView]) -> dict[int, list[Hit]]:
+    # Large answers are merged in a worker thread so that the event loop keeps serving.
+    if len(rows) < _THREAD_ABOVE:
+        return merge_hits(rows, views)
+    return await asyncio.to_thread(merge_hits, rows, views)
 
 
 def _individual(views: dict[int, DatasetView], individual_id: str) -> dict[int, int]:

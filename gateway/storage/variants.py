@@ -117,10 +117,14 @@ class VariantRepository:
         rows = await self._db.execute(_statement(shape), parameters)
         return _in_storage_order(_variant_row(row) for row in rows)
 
-    async def find_with_catalog(self, locus: Locus) -> tuple[list[VariantRow], CatalogStamp]:
-        """``find`` and the catalog stamp in one round trip (the hot Beacon path)."""
+    async def find_with_catalog(
+        self, locus: Locus, *, limit: int
+    ) -> tuple[list[VariantRow], CatalogStamp]:
+        """``find`` (at most ``limit`` rows) and the catalog stamp in one round trip (the hot
+        Beacon path)."""
         shape, parameters = _shape(locus)
-        rows = (await self._db.execute(_stamped_statement(shape), parameters)).all()
+        statement = _stamped_statement(shape)
+        rows = (await self._db.execute(statement, {**parameters, "row_limit": limit})).all()
         stamp = CatalogStamp(int(rows[0].catalog_datasets), int(rows[0].catalog_revisions))
         found = (_variant_row(row) for row in rows if row.id is not None)
         return _in_storage_order(found), stamp
@@ -201,8 +205,10 @@ def _stamped_statement(shape: frozenset[str]) -> Select[Any]:
         func.count(datasets.c.id).label("catalog_datasets"),
         func.coalesce(func.sum(datasets.c.revision), 0).label("catalog_revisions"),
     ).subquery("catalog")
-    return select(catalog.c.catalog_datasets, catalog.c.catalog_revisions, *_COLUMNS).select_from(
-        catalog.outerjoin(_source(shape), _where(shape))
+    return (
+        select(catalog.c.catalog_datasets, catalog.c.catalog_revisions, *_COLUMNS)
+        .select_from(catalog.outerjoin(_source(shape), _where(shape)))
+        .limit(bindparam("row_limit"))
     )
 
 

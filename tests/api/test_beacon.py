@@ -601,3 +601,19 @@ def test_dataset_routes_are_schema_valid_collections(client: TestClient, path: s
         response = client.request(method, f"/beacon{path}")
         assert response.status_code == 200
         assert_valid(response.json(), COLLECTIONS)
+
+
+def test_queries_too_broad_for_the_scan_limit_are_refused(settings: Any) -> None:
+    import asyncio
+
+    from gateway.app import create_app
+    from tests.api.conftest import STANDARD_JOBS, load
+
+    bounded = settings.model_copy(update={"beacon_max_scan": 3})
+    asyncio.run(load(bounded, *STANDARD_JOBS))
+    with TestClient(create_app(bounded)) as client:
+        broad = client.get("/beacon/g_variants")
+        assert broad.status_code == 400
+        assert "more than 3 stored variants" in broad.json()["error"]["errorMessage"]
+        narrow = client.get("/beacon/g_variants", params={"geneId": "BRCA2"})
+        assert narrow.status_code == 200
