@@ -40,7 +40,7 @@ def locus_for(query: VariantQuery, variant_id: str | None, dataset_names: tuple[
         dataset_names=names,
     )
     if query.kind == "sequence":
-        return _replace(common, start=query.start[0])
+        return _sequence(common, query.start[0], query.reference_bases, query.alternate_bases)
     if query.kind == "range":
         return _replace(common, overlap=(query.start[0], query.end[0]))
     if query.kind == "bracket":
@@ -50,6 +50,29 @@ def locus_for(query: VariantQuery, variant_id: str | None, dataset_names: tuple[
             end_between=(query.end[0], query.end[1]),
         )
     return _replace(common, gene=query.gene_id)
+
+
+def _sequence(locus: Locus, start: int, reference: str | None, alternate: str | None) -> Locus:
+    """A sequence query. Beacon writes indels trimmed (an empty allele: ``T`` → ``""`` is a
+    deletion of T at ``start``); the store keeps VCF alleles, which carry the base before
+    the event (``AT`` → ``A`` one position earlier), so trimmed queries look there."""
+    reference, alternate = _untrimmed(reference), _untrimmed(alternate)
+    if reference == "" and alternate == "":
+        raise BadBeaconQuery("referenceBases and alternateBases cannot both be empty")
+    if alternate == "":
+        return _replace(
+            locus, start=start - 1, reference=None, alternate=None, deletion_of=reference or ""
+        )
+    if reference == "":
+        return _replace(
+            locus, start=start - 1, reference=None, alternate=None, insertion_of=alternate
+        )
+    return _replace(locus, start=start, reference=reference, alternate=alternate)
+
+
+def _untrimmed(bases: str | None) -> str | None:
+    # "-" and "." are the spec's spellings of an empty allele.
+    return "" if bases in ("-", ".") else bases
 
 
 def _replace(locus: Locus, **changes: object) -> Locus:

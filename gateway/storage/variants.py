@@ -62,6 +62,8 @@ class Locus:
     min_length: int | None = None
     max_length: int | None = None
     gene: str | None = None
+    deletion_of: str | None = None  # padded deletion of these bases ("" = of any bases)
+    insertion_of: str | None = None  # padded insertion of these bases
     variant_id: str | None = None
     dataset_ids: tuple[int, ...] | None = None
     dataset_names: tuple[str, ...] | None = None
@@ -175,6 +177,12 @@ def _shape(locus: Locus) -> tuple[frozenset[str], dict[str, object]]:
         values["max_length"] = locus.max_length
     if locus.gene is not None:
         values["gene"] = locus.gene
+    if locus.deletion_of == "":
+        values["any_deletion"] = True
+    elif locus.deletion_of is not None:
+        values["deletion_of"] = locus.deletion_of
+    if locus.insertion_of is not None:
+        values["insertion_of"] = locus.insertion_of
     if locus.variant_id is not None:
         values["variant_id"] = locus.variant_id
     if locus.dataset_ids is not None:
@@ -253,6 +261,20 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "min_length": lambda: (_C.end - _C.start) >= bindparam("min_length"),
     "max_length": lambda: (_C.end - _C.start) <= bindparam("max_length"),
     "gene": lambda: variant_genes.c.gene == bindparam("gene"),
+    # VCF alleles share their first (padding) base: REF = ALT + deleted, ALT = REF + inserted.
+    "deletion_of": lambda: and_(
+        func.length(_C.alternate) == 1,
+        _C.reference == _C.alternate.concat(bindparam("deletion_of")),
+    ),
+    "any_deletion": lambda: and_(
+        func.length(_C.alternate) == 1,
+        func.length(_C.reference) > 1,
+        func.substr(_C.reference, 1, 1) == _C.alternate,
+    ),
+    "insertion_of": lambda: and_(
+        func.length(_C.reference) == 1,
+        _C.alternate == _C.reference.concat(bindparam("insertion_of")),
+    ),
     "variant_id": lambda: _C.variant_id == bindparam("variant_id"),
     "dataset_ids": lambda: _C.dataset_id.in_(bindparam("dataset_ids", expanding=True)),
     "dataset_names": lambda: _C.dataset_id.in_(

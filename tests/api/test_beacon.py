@@ -617,3 +617,50 @@ def test_queries_too_broad_for_the_scan_limit_are_refused(settings: Any) -> None
         assert "more than 3 stored variants" in broad.json()["error"]["errorMessage"]
         narrow = client.get("/beacon/g_variants", params={"geneId": "BRCA2"})
         assert narrow.status_code == 200
+
+
+def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: Any) -> None:
+    import asyncio
+
+    from gateway.app import create_app
+    from gateway.services.ingest_vcf import VcfIngest
+    from tests.api.conftest import SMALL_VCF, load
+
+    indels = tmp_path / "indels.vcf"
+    header = [line for line in SMALL_VCF.read_text().splitlines() if line.startswith("#")]
+    indels.write_text(
+        "\n".join(
+            [
+                *header,
+                "chr1\t3000\t.\tAT\tA\t50\tPASS\t.\tGT\t0/1\t0/0\t0/0\t0/0\t0/0\t0/0",
+                "chr1\t4000\t.\tC\tCGA\t50\tPASS\t.\tGT\t0/0\t0/1\t0/0\t0/0\t0/0\t0/0",
+                "",
+            ]
+        )
+    )
+    asyncio.run(load(settings, VcfIngest(indels, "indels")))
+
+    def exists(reference: str | None, alternate: str, start: int) -> bool:
+        parameters: dict[str, Any] = {
+            "referenceName": "1",
+            "start": [start],
+            "alternateBases": alternate,
+        }
+        if reference is not None:
+            parameters["referenceBases"] = reference
+        body = client.post(
+            "/beacon/g_variants",
+            json={"query": {"requestParameters": parameters, "requestedGranularity": "boolean"}},
+        )
+        assert body.status_code == 200, body.text
+        found: bool = body.json()["responseSummary"]["exists"]
+        return found
+
+    with TestClient(create_app(settings)) as client:
+        assert exists("AT", "A", 2999)  # VCF form
+        assert exists("T", "", 3000)  # Beacon's trimmed deletion
+        assert exists("T", "-", 3000)
+        assert exists(None, "", 3000)  # a deletion of anything there
+        assert not exists("G", "", 3000)
+        assert exists("", "GA", 4000)  # trimmed insertion
+        assert not exists("", "GG", 4000)
