@@ -20,6 +20,7 @@ from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
 
 log = logging.getLogger("gateway.access")
+startup = logging.getLogger("gateway")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             beacon=BeaconService(database, BeaconOptions.from_settings(settings, __version__)),
             health=HealthService(database),
         )
-        log.info(
+        startup.info(
             "serving",
             extra={
                 "url": settings.public_base_url,

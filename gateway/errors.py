@@ -7,6 +7,7 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      ├── BadRequest              400  the caller's input is malformed
      │    ├── BadBeaconQuery          a Beacon query the spec does not allow
      │    └── IngestError             a file that cannot be ingested (names the line/record)
+     │    └── TooLarge           413  a request body over the limit
      ├── NotFound                404
      ├── Conflict                409
      ├── Forbidden               403
@@ -41,6 +42,11 @@ class IngestError(BadRequest):
     """A file cannot be ingested; the message says what and where (line, record, sample)."""
 
     code = "ingest_error"
+
+
+class TooLarge(BadRequest):
+    code = "too_large"
+    status = 413
 
 
 class NotFound(GatewayError):

@@ -9,7 +9,7 @@ import orjson
 from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
-from gateway.errors import BadBeaconQuery
+from gateway.errors import BadBeaconQuery, TooLarge
 from gateway.services.beacon_query import BeaconService
 from gateway.services.health import HealthService
 from gateway.settings import Settings
@@ -45,14 +45,25 @@ async def beacon_request(request: Request) -> BeaconRequest:
     limit = request.app.state.services.settings.beacon_max_limit
     if request.method == "GET":
         return parse_get(request.query_params.multi_items(), max_limit=limit)
-    body = await request.body()
-    if len(body) > MAX_QUERY_BODY:
-        raise BadBeaconQuery(f"request body over {MAX_QUERY_BODY} bytes")
+    body = await _bounded_body(request, MAX_QUERY_BODY)
     try:
         decoded = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
         raise BadBeaconQuery(f"request body is not JSON: {exc}") from exc
     return parse_post(decoded, max_limit=limit)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than ``limit`` bytes (a huge body is refused while it
+    streams in, not after it has been buffered)."""
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 BeaconDep = Annotated[BeaconService, Depends(beacon_service)]

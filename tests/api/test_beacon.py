@@ -664,3 +664,9 @@ def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: 
         assert not exists("G", "", 3000)
         assert exists("", "GA", 4000)  # trimmed insertion
         assert not exists("", "GG", 4000)
+
+
+def test_oversized_bodies_are_refused(client: TestClient) -> None:
+    response = client.post("/beacon/g_variants", content=b"{" + b" " * (2 << 20) + b"}")
+    assert response.status_code == 413
+    assert_valid(response.json(), ERROR)
