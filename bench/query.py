@@ -8,6 +8,11 @@ Lua script cycling through the query paths, else ``bench.load``) drives both: wa
 then a bounded measurement. The paths are GET sequence queries for random variants of the
 store (every one a hit) plus a tenth of misses (an ALT the store does not hold).
 
+A second reference runs against each store as well: ``bench.ceiling_app``, FastAPI plus ONE
+raw indexed look-up (asyncpg or aiosqlite) and a small count body. Its ratio to the bare app
+is what the database round trip alone costs; the gateway's ratio to it is what the gateway's
+own work costs. It has no goal.
+
 Goals per back end: gateway throughput ≥ 0.5 of the bare app's; p50 and p99 latency at 1M
 variants ≤ 2x those at 10k.
 
@@ -59,6 +64,7 @@ MISS_SHARE = 0.1
 GOAL_THROUGHPUT = 0.5
 GOAL_LATENCY = 2.0
 BARE_PATH = "/beacon/g_variants"
+CEILING_LABEL = "FastAPI + one raw indexed query (ceiling)"
 # wrk runs this per thread: cycle through the paths file, then print one machine-readable line.
 WRK_SCRIPT = """\
 local paths = {}
@@ -102,6 +108,14 @@ class Row:
     result: LoadResult
 
 
+@dataclass(frozen=True, slots=True)
+class StoreRows:
+    """One store's figures: the gateway and, when it could be measured, the ceiling app."""
+
+    gateway: Row
+    ceiling: Row | None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load = Load(_load_tool(args.load), args.connections, args.duration, args.warmup)
@@ -116,22 +130,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _serving([PYTHON, "-m", "bench.bare_app"], dict(os.environ), BARE_PATH) as base:
         bare = _measure(load, base, sample_paths)
     _print_row(Row("bare FastAPI app (reference)", bare), bare)
-    failures = []
+    failures: list[str] = []
     missing = gateway_missing()
     for backend in args.backends.split(","):
         try:
             if missing:
                 raise BenchError(f"gateway CLI unavailable: {missing}")
-            rows = [
-                _gateway_row(backend.strip(), size, load, args.reuse_stores)
+            stores = [
+                _store_rows(backend.strip(), size, load, args.reuse_stores, failures)
                 for size in (args.small, args.large)
             ]
         except BenchError as exc:
             failures.append(f"{backend}: {exc}")
             continue
-        for row in rows:
-            _print_row(row, bare)
-        _print_growth(rows[0].result, rows[1].result, args.small, args.large)
+        for rows in stores:
+            if rows.ceiling is not None:
+                _print_row(rows.ceiling, bare)
+            _print_row(rows.gateway, bare, rows.ceiling)
+        _print_growth(stores[0].gateway.result, stores[1].gateway.result, args.small, args.large)
     for failure in failures:
         print(f"not measured: {failure}", file=sys.stderr)
     return 1 if failures else 0
@@ -158,15 +174,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gateway_row(backend: str, size: int, load: Load, reuse: bool) -> Row:
+def _store_rows(backend: str, size: int, load: Load, reuse: bool, failures: list[str]) -> StoreRows:
+    """Measure the ceiling app, then the gateway, on one store.
+
+    A failed ceiling is noted in ``failures`` and leaves the gateway row standing.
+
+    :raises BenchError: the store or the gateway could not be measured.
+    """
     vcf = cached(size, STORE_SAMPLES)
     url = _store(backend, size, vcf, reuse)
     paths = _query_paths(vcf, size)
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    ceiling = None
+    try:
+        command = [PYTHON, "-m", "bench.ceiling_app", "--database-url", url]
+        # Ready once a real look-up answers: the lifespan has opened the pool by then.
+        with _serving(command, dict(os.environ), paths[0]) as base:
+            _check(base, paths, "ceiling")
+            ceiling = Row(CEILING_LABEL, _measure(load, base, paths))
+    except BenchError as exc:
+        failures.append(f"{backend}, {size:,} variants, ceiling app: {exc}")
     with _serving([GATEWAY, "serve"], gateway_env(url), "/health") as base:
         _check(base, paths)
         result = _measure(load, base, paths)
-    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
-    return Row(f"gateway, {name}, {size:,} variants", result)
+    return StoreRows(Row(f"gateway, {name}, {size:,} variants", result), ceiling)
 
 
 def _store(backend: str, size: int, vcf: Path, reuse: bool) -> str:
@@ -223,15 +254,16 @@ def _query_paths(vcf: Path, records: int, seed: int = 7) -> list[str]:
     return paths
 
 
-def _check(base: str, paths: list[str]) -> None:
+def _check(base: str, paths: list[str], server: str = "") -> None:
     """Refuse to time a server that answers the bench's queries with errors."""
     for path in paths[:20]:
         answer = httpx.get(base + path, timeout=30)
         if answer.status_code != 200:
             raise BenchError(f"GET {path} answered {answer.status_code}: {answer.text[:300]}")
     found = sum(_exists(httpx.get(base + path, timeout=30).json()) for path in paths[:50])
+    who = f" ({server})" if server else ""
     print(
-        f"  check: {found} of the first 50 queries found their variant "
+        f"  check{who}: {found} of the first 50 queries found their variant "
         f"(~{1 - MISS_SHARE:.0%} expected)",
         flush=True,
     )
@@ -398,12 +430,20 @@ def _print_growth(small: LoadResult, large: LoadResult, small_size: int, large_s
     )
 
 
-def _print_row(row: Row, bare: LoadResult) -> None:
+def _print_row(row: Row, bare: LoadResult, ceiling: Row | None = None) -> None:
+    """One line of figures; ratios to the bare app (with the goal for the gateway) and, for a
+    gateway row measured beside a ceiling app, to the ceiling."""
     result = row.result
     ratio = result.rate / bare.rate if bare.rate else 0.0
-    verdict = (
-        "" if result is bare else f"  throughput ratio {ratio:.2f} " + goal(ratio, GOAL_THROUGHPUT)
-    )
+    if result is bare:
+        verdict = ""
+    elif row.label == CEILING_LABEL:
+        verdict = f"  throughput ratio {ratio:.2f} (no goal)"
+    else:
+        verdict = f"  throughput ratio {ratio:.2f} " + goal(ratio, GOAL_THROUGHPUT)
+    if ceiling is not None:
+        rate = ceiling.result.rate
+        verdict += f", {result.rate / rate if rate else 0.0:.2f} of the ceiling"
     print(
         f"{row.label:<42} {result.rate:>8,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
         f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}{verdict}",
