@@ -10,7 +10,7 @@ help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, mypy (strict), import-linter"
-	@echo "make bench   ingest and query benchmarks (minutes)"
+	@echo "make bench   ingest, query and carrier-layout benchmarks (minutes)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.query
+	$(BIN)/python -m bench.carriers
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
