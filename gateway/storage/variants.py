@@ -14,7 +14,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    delete,
     func,
     insert,
     or_,
@@ -143,9 +142,6 @@ class VariantRepository:
         for row in await self._db.execute(query):
             found.setdefault(row.variant_id, []).append(row.gene)
         return {pk: tuple(genes) for pk, genes in found.items()}
-
-    async def remove_dataset(self, dataset_id: int) -> None:
-        await self._db.execute(delete(variants).where(variants.c.dataset_id == dataset_id))
 
 
 def _shape(locus: Locus) -> tuple[frozenset[str], dict[str, object]]:

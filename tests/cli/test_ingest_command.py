@@ -18,9 +18,13 @@ import pytest
 from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF
 
 
+def command(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "gateway", *map(str, args)]
+
+
 def gateway(database_url: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway", *map(str, args)],
+        command(*args),
         env=environment(database_url),
         capture_output=True,
         text=True,
@@ -226,18 +230,7 @@ def test_a_killed_ingest_leaves_the_dataset_as_it_was(database_url: str, large_v
     assert gateway(database_url, "ingest", "vcf", SMALL_VCF, "--dataset", "d").returncode == 0
     before = listing(database_url)
     with subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "ingest",
-            "vcf",
-            str(large_vcf),
-            "--dataset",
-            "d",
-            "--assembly",
-            "GRCh38",
-        ],
+        command("ingest", "vcf", large_vcf, "--dataset", "d", "--assembly", "GRCh38"),
         env=environment(database_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -274,7 +267,7 @@ def test_an_unusable_database_is_one_line(url: str, message: str, command: list[
 
 def test_bad_settings_are_one_line(database_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", "datasets", "list"],
+        command("datasets", "list"),
         env={**environment(database_url), "GATEWAY_PORT": "eighty"},
         capture_output=True,
         text=True,
@@ -295,18 +288,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     with subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "ingest",
-            "vcf",
-            str(large_vcf),
-            "--dataset",
-            "tty",
-            "--assembly",
-            "GRCh38",
-        ],
+        command("ingest", "vcf", large_vcf, "--dataset", "tty", "--assembly", "GRCh38"),
         env=environment(database_url),
         stdout=subprocess.DEVNULL,
         stderr=terminal,
@@ -445,7 +427,7 @@ def test_concurrent_ingests_into_one_dataset_queue_up(database_url: str, tmp_pat
         files.append(path)
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "gateway", "ingest", "vcf", str(path), "--dataset", "shared"],
+            command("ingest", "vcf", path, "--dataset", "shared"),
             env=environment(database_url),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
