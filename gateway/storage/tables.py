@@ -133,7 +133,10 @@ variant_genes = Table(
     metadata,
     Column("gene", Text, primary_key=True),
     Column("variant_id", ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True),
+    # Researchers type brca2 as often as BRCA2: queries match the upper-cased symbol.
+    Column("gene_key", Text, nullable=False),
     Index("ix_variant_genes_variant", "variant_id"),
+    Index("ix_variant_genes_gene_key", "gene_key"),
 )
 
 LONG_VARIANT = 1000

@@ -105,7 +105,7 @@ class VariantRepository:
         )
         ids = result.scalars().all()
         genes = [
-            {"variant_id": pk, "gene": gene}
+            {"variant_id": pk, "gene": gene, "gene_key": gene.upper()}
             for pk, allele in zip(ids, alleles, strict=True)
             for gene in allele.variant.genes
         ]
@@ -172,7 +172,7 @@ def _shape(locus: Locus) -> tuple[frozenset[str], dict[str, object]]:
     if locus.max_length is not None:
         values["max_length"] = locus.max_length
     if locus.gene is not None:
-        values["gene"] = locus.gene
+        values["gene"] = locus.gene.upper()
     if locus.deletion_of == "":
         values["any_deletion"] = True
     elif locus.deletion_of is not None:
@@ -256,7 +256,7 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "types": lambda: _C.variant_type.in_(bindparam("types", expanding=True)),
     "min_length": lambda: (_C.end - _C.start) >= bindparam("min_length"),
     "max_length": lambda: (_C.end - _C.start) <= bindparam("max_length"),
-    "gene": lambda: variant_genes.c.gene == bindparam("gene"),
+    "gene": lambda: variant_genes.c.gene_key == bindparam("gene"),
     # VCF alleles share their first (padding) base: REF = ALT + deleted, ALT = REF + inserted.
     "deletion_of": lambda: and_(
         func.length(_C.alternate) == 1,

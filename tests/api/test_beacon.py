@@ -250,6 +250,8 @@ def test_gene_query(client: TestClient) -> None:
     (record,) = body["response"]["resultSets"][0]["results"]
     assert record["variantInternalId"] == "GRCh38-13-32316000-G-A"
     assert record["molecularAttributes"]["geneIds"] == ["BRCA2"]
+    lower = ok(client.get("/beacon/g_variants", params={"geneId": "brca2"}))
+    assert lower["responseSummary"]["exists"] is True
     assert (
         ok(client.get("/beacon/g_variants", params={"geneId": "BRCA1"}))["responseSummary"][
             "exists"

@@ -158,6 +158,7 @@ def upgrade() -> None:
         sa.Column(
             "variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
+        sa.Column("gene_key", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["variant_id"],
             ["variants.id"],
@@ -168,10 +169,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("variant_genes", schema=None) as batch_op:
         batch_op.create_index("ix_variant_genes_variant", ["variant_id"], unique=False)
+        batch_op.create_index("ix_variant_genes_gene_key", ["gene_key"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("variant_genes", schema=None) as batch_op:
+        batch_op.drop_index("ix_variant_genes_gene_key")
         batch_op.drop_index("ix_variant_genes_variant")
 
     op.drop_table("variant_genes")
