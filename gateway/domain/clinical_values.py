@@ -1,0 +1,241 @@
+"""Values a clinical record is made of: codes and concepts, quantities, FHIR date formats,
+names, addresses, the patient and organisations (see :mod:`gateway.domain.records`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, get_args
+
+from gateway.domain.samples import Identifier, Sex
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ATC = "http://www.whocc.no/atc"
+UCUM = "http://unitsofmeasure.org"
+# IPS codes that state an absence ("no known allergies") as an entry of its own.
+ABSENT_UNKNOWN = "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips"
+
+
+class Section(StrEnum):
+    """Patient summary sections, by LOINC code (also the consent categories ``section:<code>``)."""
+
+    PROBLEMS = "11450-4"
+    ALLERGIES = "48765-2"
+    MEDICATIONS = "10160-0"
+    RESULTS = "30954-2"
+    IMMUNIZATIONS = "11369-6"
+    PROCEDURES = "47519-4"
+    DEVICES = "46264-8"
+    VITAL_SIGNS = "8716-3"
+    PAST_PROBLEMS = "11348-0"
+    PREGNANCY = "10162-6"
+    SOCIAL_HISTORY = "29762-2"
+    ADVANCE_DIRECTIVES = "42348-3"
+    FUNCTIONAL_STATUS = "47420-5"
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+# The FHIR R4 regular expressions for date and dateTime (datatypes.html); a time needs a zone.
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_DATE = _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
+_TIME = (
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+    r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+_DATE_RE = re.compile(_DATE)
+_DATETIME_RE = re.compile(_DATE + f"({_TIME})?")
+_INSTANT_RE = re.compile(_YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])" + _TIME)
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP-47, loosely
+_CODE_RE = re.compile(r"[^\s]+( [^\s]+)*")
+
+
+def check_date(value: str) -> str:
+    """``value`` if it is a FHIR ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``).
+
+    :raises ValueError: otherwise, or for a day that does not exist (``2023-02-30``).
+    """
+    return _checked(value, _DATE_RE, "date")
+
+
+def check_datetime(value: str) -> str:
+    """``value`` if it is a FHIR ``dateTime`` (a date, or a full date and time with zone).
+
+    :raises ValueError: otherwise, or for a day that does not exist.
+    """
+    return _checked(value, _DATETIME_RE, "dateTime")
+
+
+def check_instant(value: str) -> str:
+    """``value`` if it is a FHIR ``instant``: a full date and time with zone, to the second.
+
+    :raises ValueError: otherwise, or for a day that does not exist.
+    """
+    return _checked(value, _INSTANT_RE, "instant")
+
+
+def _checked(value: str, pattern: re.Pattern[str], kind: str) -> str:
+    if not pattern.fullmatch(value):
+        raise ValueError(f"not a FHIR {kind}: {value!r}")
+    if len(value) >= 10:
+        date.fromisoformat(value[:10])  # the pattern allows 02-30; the calendar does not
+    return value
+
+
+def require_text(value: str | None, what: str) -> None:
+    if value is not None and not value.strip():
+        raise ValueError(f"{what} is blank")
+
+
+def one_of(value: object, allowed: object, what: str) -> None:
+    if value is not None and value not in get_args(allowed):
+        raise ValueError(f"{what} {value!r} is not one of {get_args(allowed)}")
+
+
+def optional_datetimes(*values: str | None) -> None:
+    for value in values:
+        if value is not None:
+            check_datetime(value)
+
+
+# --- data types -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One coding: a code in a code system (a URI such as ``http://loinc.org`` or ``urn:oid:``)."""
+
+    system: str
+    code: str
+    display: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.system or any(c.isspace() for c in self.system):
+            raise ValueError(f"code system {self.system!r} is not a URI")
+        if not _CODE_RE.fullmatch(self.code):
+            raise ValueError(f"{self.code!r} is not a code (blank, or stray whitespace)")
+        require_text(self.display, "display")
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """What a coded element means: codings from any systems, and the original text."""
+
+    codings: tuple[Code, ...] = ()
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.codings and self.text is None:
+            raise ValueError("a concept needs a coding or a text")
+        require_text(self.text, "concept text")
+
+    @classmethod
+    def of(cls, system: str, code: str, display: str | None = None) -> Concept:
+        return cls((Code(system, code, display),))
+
+    @property
+    def label(self) -> str:
+        """What a reader sees: the original text, else the first display, else the first code."""
+        if self.text is not None:
+            return self.text
+        first = self.codings[0]
+        return first.display or first.code
+
+    def coding(self, system: str) -> Code | None:
+        """The first coding in ``system``, if any."""
+        return next((c for c in self.codings if c.system == system), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A measured amount; ``system`` + ``code`` give the coded unit (UCUM for results)."""
+
+    value: Decimal
+    unit: str | None = None
+    system: str | None = None
+    code: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.value.is_finite():
+            raise ValueError(f"quantity {self.value} is not a finite number")
+        if self.code is not None and self.system is None:
+            raise ValueError("a coded unit needs its system")  # FHIR qty-3
+        require_text(self.unit, "unit")
+
+
+@dataclass(frozen=True, slots=True)
+class HumanName:
+    family: str | None = None
+    given: tuple[str, ...] = ()
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.family is None and not self.given and self.text is None:
+            raise ValueError("a name needs a family name, a given name or a text")
+        for part in (self.family, self.text, *self.given):
+            require_text(part, "name part")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2, as the eHDSI country value set
+
+    def __post_init__(self) -> None:
+        parts = (*self.lines, self.city, self.postal_code, self.country)
+        if all(part is None for part in parts):
+            raise ValueError("an address needs at least one part")
+        for part in parts:
+            require_text(part, "address part")
+
+
+TelecomSystem = Literal["phone", "fax", "email", "pager", "url", "sms", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class Telecom:
+    system: TelecomSystem
+    value: str
+
+    def __post_init__(self) -> None:
+        one_of(self.system, TelecomSystem, "telecom system")
+        require_text(self.value, "telecom value")
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """Who the record is about. ``country``: the member state whose national system holds it."""
+
+    identifiers: tuple[Identifier, ...]
+    names: tuple[HumanName, ...]
+    birth_date: str | None = None
+    gender: Sex | None = None  # None: not recorded; Sex.UNKNOWN: recorded as unknown
+    addresses: tuple[Address, ...] = ()
+    telecoms: tuple[Telecom, ...] = ()
+    country: str | None = None
+
+    def __post_init__(self) -> None:
+        # A summary must say whom it is about (IPS: Patient.name 1..*, ips-pat-1).
+        if not self.names:
+            raise ValueError("a patient needs at least one name")
+        if self.birth_date is not None:
+            check_date(self.birth_date)
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """The author or custodian of a record (a hospital, a GP practice, a national service)."""
+
+    name: str
+    identifiers: tuple[Identifier, ...] = ()
+    country: str | None = None
+
+    def __post_init__(self) -> None:
+        require_text(self.name, "organisation name")

@@ -1,0 +1,99 @@
+"""Observations of the results, vital signs, pregnancy and social history sections.
+
+The section decides the category and the profile: results are laboratory/pathology results
+(``Observation-results-laboratory-pathology-uv-ips``), vital signs follow the core
+``vitalsigns`` profile. Pregnancy and social history observations claim an IPS profile only
+when their LOINC code is the one that profile fixes and their value has the profile's type;
+anything else is still listed, with no profile claimed rather than a wrong one.
+"""
+
+from __future__ import annotations
+
+from gateway.domain.records import (
+    LOINC,
+    Component,
+    Concept,
+    Observation,
+    Quantity,
+    Section,
+    Value,
+)
+from gateway.fhir import canonical
+from gateway.fhir.datatypes import Json, absent, coded, concept, reference, value_element
+from gateway.fhir.resources import Refs, shell
+
+_CATEGORY = {
+    Section.RESULTS: "laboratory",
+    Section.VITAL_SIGNS: "vital-signs",
+    Section.SOCIAL_HISTORY: "social-history",
+}
+_BY_SECTION = {Section.RESULTS: canonical.LAB_RESULT, Section.VITAL_SIGNS: canonical.VITAL_SIGNS}
+# (LOINC codes, value types the profile allows, profile); codes from the IPS value sets.
+_BY_CODE: dict[Section, tuple[tuple[frozenset[str], tuple[type, ...], str], ...]] = {
+    Section.PREGNANCY: (
+        (frozenset({"82810-3"}), (Concept,), canonical.PREGNANCY_STATUS),
+        (
+            frozenset(
+                {"11636-8", "11637-6", "11638-4", "11639-2", "11640-0"}
+                | {"11612-9", "11613-7", "11614-5", "33065-4"}
+            ),
+            (int,),
+            canonical.PREGNANCY_OUTCOME,
+        ),
+    ),
+    Section.SOCIAL_HISTORY: (
+        (frozenset({"72166-2"}), (Concept,), canonical.TOBACCO_USE),
+        (frozenset({"74013-4"}), (Quantity,), canonical.ALCOHOL_USE),
+    ),
+}
+
+
+def profile_for(item: Observation, section: Section) -> str | None:
+    """The profile an observation of ``section`` conforms to, or None if no IPS one fits."""
+    if section in _BY_SECTION:
+        return _BY_SECTION[section]
+    loinc = {c.code for c in item.code.codings if c.system == LOINC}
+    for codes, types, profile in _BY_CODE.get(section, ()):
+        fits = item.value is None or isinstance(item.value, types)
+        if loinc & codes and fits and not item.components:
+            return profile
+    return None
+
+
+def observation(item: Observation, resource_id: str, refs: Refs, section: Section) -> Json:
+    out = shell("Observation", resource_id, profile_for(item, section))
+    out["status"] = item.status
+    if section in _CATEGORY:
+        category = coded(canonical.OBSERVATION_CATEGORY, _CATEGORY[section])
+        out["category"] = [category]
+    out["code"] = concept(item.code)
+    out["subject"] = reference(refs.patient)
+    if item.effective is not None:
+        out["effectiveDateTime"] = item.effective
+    else:
+        out["_effectiveDateTime"] = absent()  # effective[x] is 1..1 in every profile used
+    if section is Section.RESULTS:
+        out["performer"] = [reference(refs.performer)]  # lab results: performer 1..*
+    _value(out, item.value, empty=not item.components)
+    if item.interpretation is not None:
+        out["interpretation"] = [concept(item.interpretation)]
+    if item.note is not None:
+        out["note"] = [{"text": item.note}]
+    if item.components:
+        out["component"] = [_component(c) for c in item.components]
+    return out
+
+
+def _component(item: Component) -> Json:
+    out: Json = {"code": concept(item.code)}
+    _value(out, item.value, empty=True)
+    return out
+
+
+def _value(out: Json, value: Value | None, *, empty: bool) -> None:
+    # obs-6: dataAbsentReason only without a value; vs-2/vs-3 want one of the two.
+    if value is not None:
+        key, content = value_element(value)
+        out[key] = content
+    elif empty:
+        out["dataAbsentReason"] = coded(canonical.DATA_ABSENT, "unknown")
