@@ -141,6 +141,10 @@ class BeaconService:
         caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
     ) -> dict[str, object]:
         locus = locus_for(request.variant, scope.variant_id, _names(request, scope))
+        if _countable(request, scope):
+            counted = await self._counted_variants(request, scope, caller_levels, locus)
+            if counted is not None:
+                return counted
         async with self._database.read() as connection:
             rows, stamp = await VariantRepository(connection).find_with_catalog(
                 locus, limit=self._options.max_scan + 1
@@ -168,6 +172,28 @@ class BeaconService:
         return self._summary(
             request, "genomicVariation", granularity, sum(len(h) for h in hits.values())
         )
+
+    async def _counted_variants(
+        self,
+        request: BeaconRequest,
+        scope: Scope,
+        caller_levels: frozenset[SecurityLevel],
+        locus: Locus,
+    ) -> dict[str, object] | None:
+        """A broad boolean or count answer counted by the database, or None when some
+        dataset's samples must be checked one by one (consent basis, filters)."""
+        async with self._database.read() as connection:
+            counts, stamp = await VariantRepository(connection).count_with_catalog(locus)
+            everything = await self._catalog.datasets(connection, stamp)
+            views, granularity = await self._views(
+                connection, request, scope, caller_levels, everything
+            )
+        if granularity is Granularity.RECORD:
+            return None
+        if any(view.mask is not None for pk, view in views.items() if counts.get(pk)):
+            return None
+        total = sum(counts.get(pk, 0) for pk in views)
+        return self._summary(request, "genomicVariation", granularity, total)
 
     async def individuals(
         self,
@@ -384,6 +410,16 @@ def _documents(description: BeaconDescription) -> dict[str, dict[str, Any]]:
             description, sex_filtering_terms(("individual", "genomicVariation"))
         ),
     }
+
+
+def _countable(request: BeaconRequest, scope: Scope) -> bool:
+    """Broad queries (no exact allele, no individual) not asking for records."""
+    return (
+        request.variant.kind in ("none", "range", "bracket", "gene")
+        and scope.variant_id is None
+        and scope.individual_id is None
+        and request.requested_granularity is not Granularity.RECORD
+    )
 
 
 async def _merged(rows: list[VariantRow], views: dict[int, DatasetView]) -> dict[int, list[Hit]]:

@@ -12,8 +12,10 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
+    Subquery,
     and_,
     bindparam,
+    distinct,
     func,
     insert,
     or_,
@@ -130,6 +132,15 @@ class VariantRepository:
         found = (_variant_row(row) for row in rows if row.id is not None)
         return _in_storage_order(found), stamp
 
+    async def count_with_catalog(self, locus: Locus) -> tuple[dict[int, int], CatalogStamp]:
+        """Distinct matching variants per dataset, counted by the database, and the catalog
+        stamp, in one round trip: broad queries need no row in Python."""
+        shape, parameters = _shape(locus)
+        rows = (await self._db.execute(_counting_statement(shape), parameters)).all()
+        stamp = CatalogStamp(int(rows[0].catalog_datasets), int(rows[0].catalog_revisions))
+        counts = {row.dataset_id: int(row.variants) for row in rows if row.dataset_id is not None}
+        return counts, stamp
+
     async def genes(self, variant_pks: Sequence[int]) -> dict[int, tuple[str, ...]]:
         if not variant_pks:
             return {}
@@ -201,14 +212,33 @@ def _statement(shape: frozenset[str]) -> Select[Any]:
     return select(*_COLUMNS).select_from(_source(shape)).where(_where(shape))
 
 
-@functools.cache
-def _stamped_statement(shape: frozenset[str]) -> Select[Any]:
-    # The one-row catalog summary, outer-joined to the matches, so that a miss still
-    # returns the stamp.
-    catalog = select(
+def _catalog_summary() -> Subquery:
+    # One row: the catalog stamp. Outer-joined to the matches, so that a miss still
+    # returns it.
+    return select(
         func.count(datasets.c.id).label("catalog_datasets"),
         func.coalesce(func.sum(datasets.c.revision), 0).label("catalog_revisions"),
     ).subquery("catalog")
+
+
+@functools.cache
+def _counting_statement(shape: frozenset[str]) -> Select[Any]:
+    catalog = _catalog_summary()
+    return (
+        select(
+            catalog.c.catalog_datasets,
+            catalog.c.catalog_revisions,
+            variants.c.dataset_id,
+            func.count(distinct(variants.c.variant_id)).label("variants"),
+        )
+        .select_from(catalog.outerjoin(_source(shape), _where(shape)))
+        .group_by(catalog.c.catalog_datasets, catalog.c.catalog_revisions, variants.c.dataset_id)
+    )
+
+
+@functools.cache
+def _stamped_statement(shape: frozenset[str]) -> Select[Any]:
+    catalog = _catalog_summary()
     return (
         select(catalog.c.catalog_datasets, catalog.c.catalog_revisions, *_COLUMNS)
         .select_from(catalog.outerjoin(_source(shape), _where(shape)))

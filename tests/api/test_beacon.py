@@ -172,6 +172,33 @@ def test_range_query_finds_partial_overlaps_including_long_deletions(client: Tes
     assert record["variation"]["location"]["interval"]["end"]["value"] == 25000
 
 
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {},
+        {"referenceName": "1", "start": [0], "end": [100_000]},
+        {"geneId": "brca2"},
+        {"referenceName": "1", "start": [4000, 6000], "end": [20000, 30000]},
+        {"referenceName": "X", "start": [0], "end": [3_000_000], "variantType": "SNP"},
+    ],
+)
+def test_database_counts_equal_the_records(settings: Any, parameters: dict[str, Any]) -> None:
+    import asyncio
+
+    from gateway.app import create_app
+    from gateway.domain.granularity import Granularity
+    from gateway.services.ingest_vcf import PolicyChange, VcfIngest
+    from tests.api.conftest import SMALL_VCF, load
+
+    job = VcfIngest(SMALL_VCF, "open", policy=PolicyChange(max_granularity=Granularity.RECORD))
+    asyncio.run(load(settings, job))
+    with TestClient(create_app(settings)) as client:
+        counted = post(client, "/g_variants", parameters, granularity="count")  # by the database
+        listed = post(client, "/g_variants", parameters, pagination={"skip": 0, "limit": 100})
+    assert total(counted) == len(ids(listed, "open")) == total(listed)
+    assert total(counted) > 0
+
+
 def test_range_end_is_exclusive(client: TestClient) -> None:
     body = post(
         client,
@@ -619,6 +646,10 @@ def test_queries_too_broad_for_the_scan_limit_are_refused(settings: Any) -> None
         assert "more than 3 stored variants" in broad.json()["error"]["errorMessage"]
         narrow = client.get("/beacon/g_variants", params={"geneId": "BRCA2"})
         assert narrow.status_code == 200
+        # Open datasets without filters are counted by the database, whatever their size.
+        counted = client.get("/beacon/g_variants", params={"datasetIds": "reference"})
+        assert counted.status_code == 200
+        assert counted.json()["responseSummary"]["numTotalResults"] == 8
 
 
 def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: Any) -> None:
