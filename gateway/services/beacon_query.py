@@ -60,6 +60,7 @@ from gateway.services.beacon_hits import (
 )
 from gateway.services.beacon_locus import locus_for
 from gateway.services.beacon_scope import (
+    Visible,
     counting_mask,
     needs_samples,
     sex_filter,
@@ -185,14 +186,13 @@ class BeaconService:
         async with self._database.read() as connection:
             counts, stamp = await VariantRepository(connection).count_with_catalog(locus)
             everything = await self._catalog.datasets(connection, stamp)
-            views, granularity = await self._views(
-                connection, request, scope, caller_levels, everything
-            )
-        if granularity is Granularity.RECORD:
+        visible, granularity = self._visible(request, scope, caller_levels, everything)
+        sexes = sex_filter(request.filters)
+        if granularity is Granularity.RECORD or any(
+            needs_samples(item.dataset, sexes) for item in visible if counts.get(item.dataset.id)
+        ):
             return None
-        if any(view.mask is not None for pk, view in views.items() if counts.get(pk)):
-            return None
-        total = sum(counts.get(pk, 0) for pk in views)
+        total = sum(counts.get(item.dataset.id, 0) for item in visible)
         return self._summary(request, "genomicVariation", granularity, total)
 
     async def individuals(
@@ -261,10 +261,7 @@ class BeaconService:
         everything: Sequence[Dataset],
         with_samples: bool = False,
     ) -> tuple[dict[int, DatasetView], Granularity]:
-        requested = request.requested_granularity or self._options.default_granularity
-        visible = visible_datasets(everything, requested, caller_levels, _names(request, scope))
-        if scope.dataset and not visible:
-            raise NotFound(f"dataset {scope.dataset!r} not found")
+        visible, granularity = self._visible(request, scope, caller_levels, everything)
         sexes = sex_filter(request.filters)
         views = {item.dataset.id: DatasetView(item) for item in visible}
         wanted = [
@@ -277,8 +274,21 @@ class BeaconService:
                 views[row.dataset_id].samples.append(row)
         for view in views.values():
             view.mask = counting_mask(view.visible.dataset, view.samples, sexes)
-        granularity = least(requested, *(item.granularity for item in visible))
         return views, granularity
+
+    def _visible(
+        self,
+        request: BeaconRequest,
+        scope: Scope,
+        caller_levels: frozenset[SecurityLevel],
+        everything: Sequence[Dataset],
+    ) -> tuple[list[Visible], Granularity]:
+        """The datasets the caller sees, and the granularity of the whole answer."""
+        requested = request.requested_granularity or self._options.default_granularity
+        visible = visible_datasets(everything, requested, caller_levels, _names(request, scope))
+        if scope.dataset and not visible:
+            raise NotFound(f"dataset {scope.dataset!r} not found")
+        return visible, least(requested, *(item.granularity for item in visible))
 
     async def _variant_records(
         self,
