@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, get_args
@@ -55,35 +55,50 @@ LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP-47, loose
 _CODE_RE = re.compile(r"[^\s]+( [^\s]+)*")
 
 
-def check_date(value: str) -> str:
+_FORMATS = {
+    "date": "YYYY, YYYY-MM or YYYY-MM-DD",
+    "dateTime": "a date, or YYYY-MM-DDThh:mm:ss with a zone",
+    "instant": "YYYY-MM-DDThh:mm:ss with a zone",
+}
+
+# Error messages say what is wrong and where, never the value itself: it may be patient data
+# (a birth date), and messages end up in logs and responses.
+
+
+def check_date(value: str, what: str = "value") -> str:
     """``value`` if it is a FHIR ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``).
+
+    ``what`` names the value in the error message (``"birth date"``).
 
     :raises ValueError: otherwise, or for a day that does not exist (``2023-02-30``).
     """
-    return _checked(value, _DATE_RE, "date")
+    return _checked(value, _DATE_RE, "date", what)
 
 
-def check_datetime(value: str) -> str:
+def check_datetime(value: str, what: str = "value") -> str:
     """``value`` if it is a FHIR ``dateTime`` (a date, or a full date and time with zone).
 
     :raises ValueError: otherwise, or for a day that does not exist.
     """
-    return _checked(value, _DATETIME_RE, "dateTime")
+    return _checked(value, _DATETIME_RE, "dateTime", what)
 
 
-def check_instant(value: str) -> str:
+def check_instant(value: str, what: str = "value") -> str:
     """``value`` if it is a FHIR ``instant``: a full date and time with zone, to the second.
 
     :raises ValueError: otherwise, or for a day that does not exist.
     """
-    return _checked(value, _INSTANT_RE, "instant")
+    return _checked(value, _INSTANT_RE, "instant", what)
 
 
-def _checked(value: str, pattern: re.Pattern[str], kind: str) -> str:
+def _checked(value: str, pattern: re.Pattern[str], kind: str, what: str) -> str:
     if not pattern.fullmatch(value):
-        raise ValueError(f"not a FHIR {kind}: {value!r}")
+        raise ValueError(f"{what} is not a FHIR {kind} ({_FORMATS[kind]})")
     if len(value) >= 10:
-        date.fromisoformat(value[:10])  # the pattern allows 02-30; the calendar does not
+        try:
+            date.fromisoformat(value[:10])  # the pattern allows 02-30; the calendar does not
+        except ValueError:
+            raise ValueError(f"{what} is a FHIR {kind} on a day that does not exist") from None
     return value
 
 
@@ -94,13 +109,45 @@ def require_text(value: str | None, what: str) -> None:
 
 def one_of(value: object, allowed: object, what: str) -> None:
     if value is not None and value not in get_args(allowed):
-        raise ValueError(f"{what} {value!r} is not one of {get_args(allowed)}")
+        raise ValueError(f"{what} is not one of {get_args(allowed)}")
 
 
-def optional_datetimes(*values: str | None) -> None:
-    for value in values:
+def optional_datetimes(**values: str | None) -> None:
+    """Check each given dateTime; the keyword names it in the error (``onset=...``)."""
+    for what, value in values.items():
         if value is not None:
-            check_datetime(value)
+            check_datetime(value, what.replace("_", " "))
+
+
+def check_order(start: str | None, end: str | None, what: str) -> None:
+    """Refuse an ``end`` before ``start`` (FHIR per-1), compared at their shared precision.
+
+    Two full dateTimes compare as instants (zones taken into account); otherwise the dates
+    compare on what both give: ``2020-05-01`` against ``2019`` compares the years.
+
+    :raises ValueError: if both are given and ``end`` is before ``start``.
+    """
+    if start is None or end is None:
+        return
+    began, ended = _instant(start), _instant(end)
+    if began is not None and ended is not None:
+        before = ended < began
+    else:  # the common prefix of the dates: the precision both have
+        first, last = start[:10], end[:10]
+        shared = min(len(first), len(last))
+        before = last[:shared] < first[:shared]
+    if before:
+        raise ValueError(f"{what} ends before it starts")
+
+
+def _instant(value: str) -> datetime | None:
+    """A full dateTime as an aware datetime; None for a date or a leap second (``:60``)."""
+    if len(value) <= 10:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 # --- data types -------------------------------------------------------------------------------
@@ -116,9 +163,9 @@ class Code:
 
     def __post_init__(self) -> None:
         if not self.system or any(c.isspace() for c in self.system):
-            raise ValueError(f"code system {self.system!r} is not a URI")
+            raise ValueError("code system is not a URI (blank, or with whitespace)")
         if not _CODE_RE.fullmatch(self.code):
-            raise ValueError(f"{self.code!r} is not a code (blank, or stray whitespace)")
+            raise ValueError("code is not a FHIR code (blank, or stray whitespace)")
         require_text(self.display, "display")
 
 
@@ -162,7 +209,7 @@ class Quantity:
 
     def __post_init__(self) -> None:
         if not self.value.is_finite():
-            raise ValueError(f"quantity {self.value} is not a finite number")
+            raise ValueError("quantity value is not a finite number")
         if self.code is not None and self.system is None:
             raise ValueError("a coded unit needs its system")  # FHIR qty-3
         require_text(self.unit, "unit")
@@ -226,7 +273,7 @@ class Patient:
         if not self.names:
             raise ValueError("a patient needs at least one name")
         if self.birth_date is not None:
-            check_date(self.birth_date)
+            check_date(self.birth_date, "birth date")
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from gateway.domain.clinical_values import (
     check_date,
     check_datetime,
     check_instant,
+    check_order,
     one_of,
     optional_datetimes,
     require_text,
@@ -125,10 +126,11 @@ class Problem:
     def __post_init__(self) -> None:
         one_of(self.clinical_status, ProblemStatus, "problem status")
         one_of(self.verification, ProblemVerification, "problem verification")
-        optional_datetimes(self.onset, self.abatement)
+        optional_datetimes(onset=self.onset, abatement=self.abatement)
+        check_order(self.onset, self.abatement, "problem")
         # FHIR con-4: a problem that has abated is inactive, in remission or resolved.
         if self.abatement is not None and self.clinical_status not in _ABATED:
-            raise ValueError(f"an abated problem cannot have status {self.clinical_status!r}")
+            raise ValueError("an abated problem is inactive, in remission or resolved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,7 @@ class Allergy:
         one_of(self.type, AllergyType, "allergy type")
         one_of(self.category, AllergyCategory, "allergy category")
         one_of(self.criticality, Criticality, "criticality")
-        optional_datetimes(self.onset)
+        optional_datetimes(onset=self.onset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,8 @@ class MedicationUse:
 
     def __post_init__(self) -> None:
         one_of(self.status, MedicationStatus, "medication status")
-        optional_datetimes(self.start, self.end)
+        optional_datetimes(start=self.start, end=self.end)
+        check_order(self.start, self.end, "medication use")
         require_text(self.dosage, "dosage")
 
 
@@ -179,7 +182,7 @@ class Immunization:
 
     def __post_init__(self) -> None:
         one_of(self.status, ImmunizationStatus, "immunization status")
-        optional_datetimes(self.date)
+        optional_datetimes(date=self.date)
         require_text(self.lot_number, "lot number")
 
 
@@ -192,7 +195,7 @@ class Procedure:
 
     def __post_init__(self) -> None:
         one_of(self.status, ProcedureStatus, "procedure status")
-        optional_datetimes(self.date)
+        optional_datetimes(date=self.date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,8 @@ class DeviceUse:
 
     def __post_init__(self) -> None:
         one_of(self.status, DeviceUseStatus, "device use status")
-        optional_datetimes(self.start, self.end)
+        optional_datetimes(start=self.start, end=self.end)
+        check_order(self.start, self.end, "device use")
 
 
 # An int is a count (pregnancy outcomes: number of live births); a measurement is a Quantity.
@@ -245,7 +249,7 @@ class Observation:
 
     def __post_init__(self) -> None:
         one_of(self.status, ObservationStatus, "observation status")
-        optional_datetimes(self.effective)
+        optional_datetimes(effective=self.effective)
         _check_value(self.value)
         require_text(self.note, "note")
 
@@ -292,9 +296,9 @@ class PatientRecord:
     notes: tuple[Note, ...] = ()
 
     def __post_init__(self) -> None:
-        optional_datetimes(self.source_date)
+        optional_datetimes(source_date=self.source_date)
         if self.language is not None and not LANGUAGE_TAG.fullmatch(self.language):
-            raise ValueError(f"{self.language!r} is not a BCP-47 language tag")
+            raise ValueError("language is not a BCP-47 language tag")
 
     def notes_for(self, section: Section) -> tuple[str, ...]:
         return tuple(note.text for note in self.notes if note.section is section)

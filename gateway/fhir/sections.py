@@ -26,7 +26,7 @@ from gateway.domain.records import (
 from gateway.fhir import canonical, clinical
 from gateway.fhir.datatypes import Json, coded
 from gateway.fhir.narrative import narrative, paragraph, table
-from gateway.fhir.observations import observation
+from gateway.fhir.observations import observation, profiles_for
 from gateway.fhir.resources import Refs, full_url
 
 Ids = Callable[[str], str]  # a stable key -> the resource id (a UUID)
@@ -79,9 +79,10 @@ def _problems(attribute: str) -> Build:
 def _observations(attribute: str, section: Section) -> Build:
     def build(record: PatientRecord, ids: Ids, refs: Refs) -> list[Entry]:
         items: Sequence[Observation] = getattr(record, attribute)
+        profiles = profiles_for(items, section)
         return [
             Entry(
-                observation(item, ids(f"{attribute}/{index}"), refs, section),
+                observation(item, ids(f"{attribute}/{index}"), refs, section, profiles[index]),
                 (item.code.label, _observed(item), item.effective, item.status),
             )
             for index, item in enumerate(items)
@@ -234,7 +235,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         Section.DEVICES,
-        "Medical Devices",
+        "Device Use",
         "History of medical device use",
         ("Device", "Period", "Status"),
         "There is no information available about the subject's medical devices.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,8 +17,10 @@ from gateway.domain.records import (
     Code,
     Component,
     Concept,
+    DeviceUse,
     HumanName,
     Identifier,
+    MedicationUse,
     Note,
     Observation,
     Organization,
@@ -174,6 +177,76 @@ def test_an_abated_problem_is_not_active() -> None:
     for status in ("active", None):
         with pytest.raises(ValueError, match="abated"):
             Problem(code, clinical_status=status, abatement="2019-03")
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2020-05-01", "2019"),  # compared as years
+        ("2020-05-01", "2020-04"),
+        ("2020-05-01", "2020-04-30"),
+        ("2020-05-01T10:00:00+02:00", "2020-05-01T07:59:59Z"),  # 08:00 UTC start
+        ("2020-05-02T00:30:00+02:00", "2020-04-30"),
+    ],
+)
+def test_statements_refuse_an_end_before_the_start(start: str, end: str) -> None:
+    # FHIR per-1: a period's end is not before its start.
+    code = Concept(text="Ramipril")
+    with pytest.raises(ValueError, match="medication use ends before it starts"):
+        MedicationUse(code, start=start, end=end)
+    with pytest.raises(ValueError, match="device use ends before it starts"):
+        DeviceUse(code, "completed", start=start, end=end)
+    with pytest.raises(ValueError, match="problem ends before it starts"):
+        Problem(code, clinical_status="resolved", onset=start, abatement=end)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2020-05-01", "2020"),  # same year: the shared precision cannot tell
+        ("2020-05-01", "2020-05"),
+        ("2020-05-01", "2020-05-01"),
+        ("2020-05-01", "2021-01-01"),
+        ("2020-05-01T10:00:00+02:00", "2020-05-01T08:00:00Z"),  # the same instant
+        ("2020-05-02T00:30:00+02:00", "2020-05-01T23:00:00Z"),  # later, on an earlier date
+        ("2020-05-01T10:00:00+02:00", "2020-05-01"),
+        (None, "2019"),
+        ("2020", None),
+    ],
+)
+def test_statements_accept_an_end_not_before_the_start(start: str | None, end: str | None) -> None:
+    code = Concept(text="Ramipril")
+    assert MedicationUse(code, start=start, end=end).end == end
+    assert DeviceUse(code, "completed", start=start, end=end).end == end
+    assert Problem(code, clinical_status="resolved", onset=start, abatement=end).onset == start
+
+
+@pytest.mark.parametrize(
+    ("make", "value", "says"),
+    [
+        (lambda v: dataclasses.replace(patient(), birth_date=v), "12.08.1964", "birth date"),
+        (lambda v: dataclasses.replace(patient(), birth_date=v), "1964-02-30", "birth date"),
+        (lambda v: MedicationUse(Concept(text="Ramipril"), start=v), "01.06.2016", "start"),
+        (lambda v: Problem(Concept(text="Asthma"), onset=v), "2016-13-01", "onset"),
+        (lambda v: Code(v, "I10"), "http://x y", "code system"),
+        (lambda v: Code(ICD10, v), " I10 secret", "code"),
+        (lambda v: Quantity(Decimal(v)), "Infinity", "finite"),
+        (lambda v: PatientRecord(patient(), language=v), "Deutsch (Bayern)", "language"),
+        (lambda v: Problem(Concept(text="Asthma"), clinical_status=v), "secret", "status"),
+    ],
+)
+def test_errors_do_not_quote_the_value(make, value: str, says: str) -> None:
+    # Values may be patient data (a birth date); messages land in logs and responses.
+    with pytest.raises(ValueError, match=says) as raised:
+        make(value)
+    assert value.strip() not in str(raised.value)
+
+
+def test_birth_date_error_says_what_is_wrong() -> None:
+    expected = "birth date is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    with pytest.raises(ValueError, match=re.escape(expected)) as raised:
+        dataclasses.replace(patient(), birth_date="12.08.1964")
+    assert str(raised.value) == expected
 
 
 def test_statement_dates_are_checked() -> None:

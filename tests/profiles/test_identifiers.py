@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from stdnum import luhn
 from stdnum.dk import cpr
 
 from gateway.profiles.identifiers import (
@@ -100,6 +101,9 @@ INVALID = {
     "se-samordningsnummer": [
         ("701063-2392", CHECK_DIGIT),  # derived
         ("880320-0016", "an embedded part (such as the birth date) is not valid"),
+        # day 90 - 60 = 30 February; the Luhn digit is right (see the test below)
+        ("700290-2398", "an embedded part (such as the birth date) is not valid"),
+        ("19700290-2398", "an embedded part (such as the birth date) is not valid"),
     ],
     "dk-cpr": [
         ("3213701234", "an embedded part (such as the birth date) is not valid"),  # month 13
@@ -142,6 +146,16 @@ def test_valid_examples_pass(system: str, value: str) -> None:
 @pytest.mark.parametrize(("system", "value", "reason"), invalid_cases())
 def test_invalid_examples_fail_with_a_reason(system: str, value: str, reason: str) -> None:
     assert check(system, value) == CheckResult(valid=False, reason=reason, known=True)
+
+
+def test_samordningsnummer_needs_a_real_birth_date_not_just_its_luhn_digit() -> None:
+    # 700290-2398 passes Luhn; only its birth day (90 - 60 = 30 February) makes it invalid.
+    assert luhn.is_valid("7002902398")
+    (system,) = BY_KEY["se-samordningsnummer"].systems[:1]
+    assert check(system, "700290-2398").valid is False
+    assert check(system, "700290-2398").reason == (
+        "an embedded part (such as the birth date) is not valid"
+    )
 
 
 def test_the_registry_is_the_one_tested_here() -> None:

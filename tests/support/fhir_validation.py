@@ -11,6 +11,9 @@ Three independent routes, each returning errors as strings (an empty list means 
     errors = validate_bundle(bundle) + check_bundle(bundle, IPS_PROFILES)
     errors += parse_with_fhir_resources(bundle)
 
+Route 2 checks only the profiles whose StructureDefinitions are in that folder (for IPS: Bundle,
+Composition, Patient); ``unchecked_profiles(bundle)`` lists the claimed ones it skips.
+
 The schema is fetched once with ``npm pack`` into ``.cache/fhir-schema/`` (git-ignored). Without
 npm or the registry a test skips, unless ``CI`` is set: then it fails, as ``require_shared`` does.
 """
@@ -257,7 +260,11 @@ def check_constraints(
 def check_bundle(
     bundle: Mapping[str, Any], by_type: Mapping[str, str], folder: Path | None = None
 ) -> list[str]:
-    """Constraints of the Bundle's and every entry's profiles: ``by_type`` plus ``meta.profile``."""
+    """Constraints of the Bundle's and every entry's profiles: ``by_type`` plus ``meta.profile``.
+
+    Only profiles with a StructureDefinition in ``folder`` are checked; the others are skipped
+    (see :func:`unchecked_profiles` for the list).
+    """
     folder = folder or profiles_folder(require_shared())
     errors = _check_claimed(bundle, by_type, folder)
     for index, entry in enumerate(bundle.get("entry", [])):
@@ -265,6 +272,27 @@ def check_bundle(
         if isinstance(resource, dict):
             errors += [f"entry[{index}]: {e}" for e in _check_claimed(resource, by_type, folder)]
     return errors
+
+
+def unchecked_profiles(bundle: Mapping[str, Any], folder: Path | None = None) -> list[str]:
+    """Profiles the Bundle or its entries claim (``meta.profile``) that ``check_bundle`` cannot
+    check, for want of their StructureDefinition in ``folder``: sorted, each once.
+
+    ``check_bundle`` skips them silently; this makes the gap visible.
+    """
+    folder = folder or profiles_folder(require_shared())
+    known = _profiles(folder)
+    resources = [bundle] + [
+        entry["resource"]
+        for entry in bundle.get("entry", [])
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    ]
+    claimed = {
+        url.split("|")[0]
+        for resource in resources
+        for url in resource.get("meta", {}).get("profile", [])
+    }
+    return sorted(claimed - set(known))
 
 
 def _check_claimed(

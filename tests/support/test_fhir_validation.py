@@ -377,3 +377,17 @@ def test_missing_npm_fails_in_ci(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda _: None)
     with pytest.raises(pytest.fail.Exception, match="npm is needed"):
         fv.fhir_schema_path()
+
+
+def test_unchecked_profiles_lists_claimed_profiles_without_a_definition(load, profiles):
+    bundle = load(MINIMAL)
+    assert fv.unchecked_profiles(bundle, profiles) == sorted(
+        {
+            url.split("|")[0]
+            for resource in [bundle, *(e["resource"] for e in bundle["entry"])]
+            for url in resource.get("meta", {}).get("profile", [])
+        }
+        - {fv.BUNDLE_UV_IPS, fv.COMPOSITION_UV_IPS, fv.PATIENT_UV_IPS}
+    )
+    bundle["entry"][0]["resource"].setdefault("meta", {})["profile"] = ["http://example.org/x|1"]
+    assert "http://example.org/x" in fv.unchecked_profiles(bundle, profiles)
