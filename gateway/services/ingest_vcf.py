@@ -91,7 +91,8 @@ async def ingest_vcf(
     links = _links_for(samples, manifest, job.manifest)
     async with database.write() as connection:
         repo = DatasetRepository(connection)
-        existing = await repo.by_name(job.dataset, lock=True)
+        await repo.lock_name(job.dataset)
+        existing = await repo.by_name(job.dataset)
         if existing and not job.replace and await repo.has_file(existing, digest):
             changed = await _change_policy(repo, existing, job.policy)
             return IngestReport(

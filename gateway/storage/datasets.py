@@ -32,12 +32,21 @@ class DatasetRepository:
     async def all(self) -> list[Dataset]:
         return [_dataset(row) for row in await self._db.execute(_ALL)]
 
-    async def by_name(self, name: str, *, lock: bool = False) -> Dataset | None:
-        """The dataset called ``name``; ``lock`` holds its row until the transaction ends
-        (PostgreSQL; SQLite writers already hold the database's write lock)."""
-        query = select(datasets).where(datasets.c.name == name)
-        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
+    async def by_name(self, name: str) -> Dataset | None:
+        row = (await self._db.execute(select(datasets).where(datasets.c.name == name))).first()
         return _dataset(row) if row else None
+
+    async def lock_name(self, name: str) -> None:
+        """Hold the dataset name until the transaction ends, whether or not the dataset
+        exists yet, so that writers into one dataset (creating it, too) queue up.
+
+        PostgreSQL takes a transaction-scoped advisory lock; SQLite writers already hold
+        the database's write lock (BEGIN IMMEDIATE).
+        """
+        if self._db.dialect.name == "postgresql":
+            await self._db.execute(
+                select(func.pg_advisory_xact_lock(func.hashtext("dataset:" + name)))
+            )
 
     async def set_assembly(self, dataset: Dataset, assembly: str) -> Dataset:
         await self._db.execute(

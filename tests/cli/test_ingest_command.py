@@ -435,7 +435,7 @@ def test_concurrent_ingests_into_one_dataset_queue_up(database_url: str, tmp_pat
         )
         for path in files
     ]
-    for process in processes:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
+    # Wait for every process before asserting, so that none is left running or unclosed.
+    outcomes = [(process.communicate(timeout=120)[1], process.wait()) for process in processes]
+    assert [code for _, code in outcomes] == [0, 0, 0], [err for err, _ in outcomes]
     assert listing(database_url)["shared"][-2:] == ["24", "18"]
