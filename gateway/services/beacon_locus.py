@@ -39,6 +39,9 @@ def locus_for(query: VariantQuery, variant_id: str | None, dataset_names: tuple[
         variant_id=variant_id,
         dataset_names=names,
     )
+    if query.gene_id is not None and query.kind != "gene":
+        # A gene given together with coordinates narrows them (both must hold).
+        common = _replace(common, gene=query.gene_id)
     if query.kind == "sequence":
         return _sequence(common, query.start[0], query.reference_bases, query.alternate_bases)
     if query.kind == "range":

@@ -277,6 +277,10 @@ def test_gene_query(client: TestClient) -> None:
     (record,) = body["response"]["resultSets"][0]["results"]
     assert record["variantInternalId"] == "GRCh38-13-32316000-G-A"
     assert record["molecularAttributes"]["geneIds"] == ["BRCA2"]
+    in_range = {"referenceName": "13", "start": "32000000", "end": "33000000", "geneId": "BRCA2"}
+    assert total(ok(client.get("/beacon/g_variants", params=in_range))) == 2  # two datasets
+    elsewhere = {**in_range, "geneId": "TP53"}
+    assert total(ok(client.get("/beacon/g_variants", params=elsewhere))) == 0
     lower = ok(client.get("/beacon/g_variants", params={"geneId": "brca2"}))
     assert lower["responseSummary"]["exists"] is True
     assert (
