@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from gateway.domain.datasets import DUO_CODE
+from gateway.domain.datasets import DUO_CODE, PolicyChange
 from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel
-from gateway.services.ingest_vcf import PolicyChange
 
 
 def add_policy_flags(parser: argparse.ArgumentParser) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.domain.datasets import Dataset, DatasetStats
+from gateway.domain.datasets import Dataset, DatasetStats, PolicyChange
 from gateway.errors import NotFound
-from gateway.services.ingest_vcf import PolicyChange
 from gateway.storage.database import Database
 from gateway.storage.datasets import DatasetRepository
 

@@ -6,8 +6,9 @@ import asyncio
 from pathlib import Path
 
 from gateway.demo.synthetic import write_demo
+from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel
-from gateway.services.ingest_vcf import IngestReport, PolicyChange, Progress, VcfIngest, ingest_vcf
+from gateway.services.ingest_vcf import IngestReport, Progress, VcfIngest, ingest_vcf
 from gateway.storage.database import Database
 
 DEMO_DATASET = "demo-cohort"

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.carriers import as_int
-from gateway.domain.datasets import DATASET_NAME, Dataset, DatasetPolicy
-from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel
+from gateway.domain.datasets import DATASET_NAME, Dataset, DatasetPolicy, PolicyChange
+from gateway.domain.granularity import ConsentBasis
 from gateway.domain.samples import SampleLink, Sex
 from gateway.errors import IngestError
 from gateway.ingest.manifest import read_manifest
@@ -32,29 +32,6 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyChange:
-    """Dataset policy given on the command line; None keeps the current value."""
-
-    security_level: SecurityLevel | None = None
-    max_granularity: Granularity | None = None
-    duo_codes: tuple[str, ...] | None = None
-    consent_basis: ConsentBasis | None = None
-
-    def apply(self, policy: DatasetPolicy) -> DatasetPolicy:
-        return replace(
-            policy,
-            security_level=self.security_level or policy.security_level,
-            max_granularity=self.max_granularity or policy.max_granularity,
-            duo_codes=policy.duo_codes if self.duo_codes is None else self.duo_codes,
-            consent_basis=self.consent_basis or policy.consent_basis,
-        )
-
-    @property
-    def empty(self) -> bool:
-        return self == PolicyChange()
-
-
-@dataclass(frozen=True, slots=True)
 class VcfIngest:
     path: Path
     dataset: str
@@ -62,7 +39,7 @@ class VcfIngest:
     manifest: Path | None = None
     replace: bool = False
     all_filters: bool = False
-    policy: PolicyChange = PolicyChange()
+    policy: PolicyChange = field(default_factory=PolicyChange)
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,10 +135,7 @@ class DatasetRepository:
         sample_count = await self._db.scalar(
             select(func.count()).select_from(samples).where(samples.c.dataset_id == dataset.id)
         )
-        file_count = await self._db.scalar(
-            select(func.count()).select_from(vcf_files).where(vcf_files.c.dataset_id == dataset.id)
-        )
-        return DatasetStats(int(variant_count or 0), int(sample_count or 0), int(file_count or 0))
+        return DatasetStats(int(variant_count or 0), int(sample_count or 0))
 
 
 _ALL = select(datasets).order_by(datasets.c.name)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity, SecurityLevel
-from gateway.services.ingest_vcf import PolicyChange, VcfIngest, ingest_vcf
+from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
 
@@ -53,8 +55,15 @@ STANDARD_JOBS = (
 )
 
 
+@contextmanager
+def serving(settings: Settings, *jobs: VcfIngest) -> Iterator[TestClient]:
+    """The real app over a store loaded with ``jobs``."""
+    asyncio.run(load(settings, *jobs))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    asyncio.run(load(settings, *STANDARD_JOBS))
-    with TestClient(create_app(settings)) as test_client:
+    with serving(settings, *STANDARD_JOBS) as test_client:
         yield test_client

@@ -12,7 +12,7 @@ from gateway.app import create_app
 from gateway.services.health import HealthService
 from gateway.settings import Settings
 from gateway.storage.database import open_database
-from tests.api.conftest import STANDARD_JOBS, load
+from tests.api.conftest import STANDARD_JOBS, serving
 
 
 def test_health_and_ready(settings: Settings) -> None:
@@ -56,10 +56,12 @@ def test_unknown_routes_answer_problem_documents(settings: Settings) -> None:
 def test_access_logs_name_routes_not_values(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    asyncio.run(load(settings, *STANDARD_JOBS))
     logging.getLogger("gateway").propagate = True
     verbose = settings.model_copy(update={"log_level": "INFO"})
-    with caplog.at_level(logging.INFO, logger="gateway"), TestClient(create_app(verbose)) as client:
+    with (
+        caplog.at_level(logging.INFO, logger="gateway"),
+        serving(verbose, *STANDARD_JOBS) as client,
+    ):
         logging.getLogger("gateway").propagate = True  # create_app configured the handler
         client.get("/beacon/individuals/P4")
         client.get(

@@ -5,11 +5,18 @@ Every answer is checked against the official v2.1.1 schemas (``../shared/conform
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.domain.datasets import PolicyChange
+from gateway.domain.granularity import Granularity, SecurityLevel
+from gateway.services.datasets import set_policy
+from gateway.services.ingest_vcf import VcfIngest
+from gateway.storage.database import open_database
+from tests.api.conftest import SMALL_VCF, STANDARD_JOBS, serving
 from tests.support.beacon_schema import (
     COLLECTIONS,
     ERROR,
@@ -183,16 +190,8 @@ def test_range_query_finds_partial_overlaps_including_long_deletions(client: Tes
     ],
 )
 def test_database_counts_equal_the_records(settings: Any, parameters: dict[str, Any]) -> None:
-    import asyncio
-
-    from gateway.app import create_app
-    from gateway.domain.granularity import Granularity
-    from gateway.services.ingest_vcf import PolicyChange, VcfIngest
-    from tests.api.conftest import SMALL_VCF, load
-
     job = VcfIngest(SMALL_VCF, "open", policy=PolicyChange(max_granularity=Granularity.RECORD))
-    asyncio.run(load(settings, job))
-    with TestClient(create_app(settings)) as client:
+    with serving(settings, job) as client:
         counted = post(client, "/g_variants", parameters, granularity="count")  # by the database
         listed = post(client, "/g_variants", parameters, pagination={"skip": 0, "limit": 100})
     assert total(counted) == len(ids(listed, "open")) == total(listed)
@@ -484,14 +483,8 @@ def test_dataset_scoped_routes(client: TestClient) -> None:
 
 
 def test_small_counts_of_individuals_are_reported_imprecise(settings: Any) -> None:
-    import asyncio
-
-    from gateway.app import create_app
-    from tests.api.conftest import STANDARD_JOBS, load
-
     protected = settings.model_copy(update={"small_count_floor": 5})
-    asyncio.run(load(protected, *STANDARD_JOBS))
-    with TestClient(create_app(protected)) as client:
+    with serving(protected, *STANDARD_JOBS) as client:
         body = ok(
             client.get(
                 "/beacon/g_variants/GRCh38-13-32316000-G-A/individuals",
@@ -578,13 +571,6 @@ def test_unknown_variant_by_id_is_an_empty_answer(client: TestClient) -> None:
 def test_a_policy_change_by_another_process_applies_to_the_next_query(
     client: TestClient, settings: Any
 ) -> None:
-    import asyncio
-
-    from gateway.domain.granularity import SecurityLevel
-    from gateway.services.datasets import set_policy
-    from gateway.services.ingest_vcf import PolicyChange
-    from gateway.storage.database import open_database
-
     params = {"referenceName": "1", "start": "999", "alternateBases": "G"}
     assert total(ok(client.get("/beacon/g_variants", params=params))) == 1
 
@@ -637,14 +623,8 @@ def test_dataset_routes_are_schema_valid_collections(client: TestClient, path: s
 
 
 def test_queries_too_broad_for_the_scan_limit_are_refused(settings: Any) -> None:
-    import asyncio
-
-    from gateway.app import create_app
-    from tests.api.conftest import STANDARD_JOBS, load
-
     bounded = settings.model_copy(update={"beacon_max_scan": 3})
-    asyncio.run(load(bounded, *STANDARD_JOBS))
-    with TestClient(create_app(bounded)) as client:
+    with serving(bounded, *STANDARD_JOBS) as client:
         broad = client.get("/beacon/g_variants")
         assert broad.status_code == 400
         assert "more than 3 stored variants" in broad.json()["error"]["errorMessage"]
@@ -657,12 +637,6 @@ def test_queries_too_broad_for_the_scan_limit_are_refused(settings: Any) -> None
 
 
 def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: Any) -> None:
-    import asyncio
-
-    from gateway.app import create_app
-    from gateway.services.ingest_vcf import VcfIngest
-    from tests.api.conftest import SMALL_VCF, load
-
     indels = tmp_path / "indels.vcf"
     header = [line for line in SMALL_VCF.read_text().splitlines() if line.startswith("#")]
     indels.write_text(
@@ -675,7 +649,6 @@ def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: 
             ]
         )
     )
-    asyncio.run(load(settings, VcfIngest(indels, "indels")))
 
     def exists(reference: str | None, alternate: str, start: int) -> bool:
         parameters: dict[str, Any] = {
@@ -693,7 +666,7 @@ def test_trimmed_indel_queries_find_vcf_padded_alleles(settings: Any, tmp_path: 
         found: bool = body.json()["responseSummary"]["exists"]
         return found
 
-    with TestClient(create_app(settings)) as client:
+    with serving(settings, VcfIngest(indels, "indels")) as client:
         assert exists("AT", "A", 2999)  # VCF form
         assert exists("T", "", 3000)  # Beacon's trimmed deletion
         assert exists("T", "-", 3000)

@@ -7,7 +7,6 @@ exactly the records with at least one carrier must exist.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,11 @@ import pysam.bcftools
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
+from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
-from gateway.services.ingest_vcf import PolicyChange, VcfIngest
+from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import load
+from tests.api.conftest import serving
 from tests.support.beacon_schema import RESPONSE_SCHEMAS, assert_valid
 
 Counts = dict[str, tuple[int, int]]
@@ -51,8 +50,7 @@ def client(settings: Settings, thousand_genomes_vcf: Path) -> Iterator[TestClien
     job = VcfIngest(
         thousand_genomes_vcf, "1000g", policy=PolicyChange(max_granularity=Granularity.RECORD)
     )
-    asyncio.run(load(settings, job))
-    with TestClient(create_app(settings)) as test_client:
+    with serving(settings, job) as test_client:
         yield test_client
 
 
