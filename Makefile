@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint bench demo clean help
+.PHONY: run test test-postgres lint bench clean help
 
 help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
@@ -32,6 +32,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# The same suite on PostgreSQL (a scratch database is created on this server and dropped).
+test-postgres: $(STAMP)
+	GATEWAY_TEST_DATABASE_URL=$${GATEWAY_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway tests bench
