@@ -6,7 +6,9 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
     GatewayError
      ├── BadRequest              400  the caller's input is malformed
      │    ├── BadBeaconQuery          a Beacon query the spec does not allow
-     │    └── IngestError             a file that cannot be ingested (names the line/record)
+     │    ├── IngestError             a file that cannot be ingested (names the line/record)
+     │    ├── RecordError             a national record that cannot be read (names where)
+     │    │    └── RecordRejected 422  readable, but breaks a rule (no identifier, bad check)
      │    └── TooLarge           413  a request body over the limit
      ├── NotFound                404
      ├── Conflict                409
@@ -42,6 +44,27 @@ class IngestError(BadRequest):
     """A file cannot be ingested; the message says what and where (line, record, sample)."""
 
     code = "ingest_error"
+
+
+class RecordError(BadRequest):
+    """A national record cannot be read: malformed XML, HL7 or CSV, a forbidden DTD, a wrong
+    encoding. ``location`` says where (a line, an HL7 segment and field, an XPath, a column);
+    the message says what, never quoting patient data."""
+
+    code = "invalid_record"
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(f"{location}: {message}" if location else message)
+        self.location = location
+        self.detail = message
+
+
+class RecordRejected(RecordError):
+    """A readable record that breaks a rule: no patient identifier, no birth date, an
+    impossible date, an identifier that fails a check the profile makes mandatory."""
+
+    code = "record_rejected"
+    status = 422
 
 
 class TooLarge(BadRequest):

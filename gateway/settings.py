@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     test_database_url: str = ""
     pki_dir: Path = Path("certs")
+    profiles_dir: Path = Path("profiles")
+    record_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # one pushed national record
     trust_list: Path | None = None
     passport_brokers: Path | None = None
     webhook_secrets: SecretStr = SecretStr("")

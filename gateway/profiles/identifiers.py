@@ -38,7 +38,17 @@ from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.se import personnummer
 
-__all__ = ["SYSTEMS", "CheckResult", "IdentifierSystem", "check", "country_of", "system_for"]
+__all__ = [
+    "SYSTEMS",
+    "CheckResult",
+    "IdentifierSystem",
+    "by_key",
+    "check",
+    "check_with",
+    "country_of",
+    "normalize_system",
+    "system_for",
+]
 
 # A validator returns normally or raises one of python-stdnum's ValidationErrors.
 Validator = Callable[[str], object]
@@ -243,7 +253,7 @@ _REASONS: tuple[tuple[type[ValidationError], str], ...] = (
 )
 
 
-def _normalize(system_uri_or_oid: str) -> str:
+def normalize_system(system_uri_or_oid: str) -> str:
     """``urn:oid:X`` for an OID in either spelling; anything else as given (URIs are
     case-sensitive)."""
     text = system_uri_or_oid.strip()
@@ -255,7 +265,7 @@ def _normalize(system_uri_or_oid: str) -> str:
 def _index() -> Mapping[str, _Entry]:
     index: dict[str, _Entry] = {}
     for entry in _REGISTRY:
-        for name in map(_normalize, entry[0].systems):
+        for name in map(normalize_system, entry[0].systems):
             if name in index:
                 raise ValueError(f"identifier system {name} is registered twice")
             index[name] = entry
@@ -267,7 +277,7 @@ _BY_SYSTEM = _index()
 
 def system_for(system_uri_or_oid: str) -> IdentifierSystem | None:
     """The registered system for a FHIR system URI, ``urn:oid:X`` or bare OID, if any."""
-    entry = _BY_SYSTEM.get(_normalize(system_uri_or_oid))
+    entry = _BY_SYSTEM.get(normalize_system(system_uri_or_oid))
     return entry[0] if entry else None
 
 
@@ -279,9 +289,27 @@ def country_of(system_uri_or_oid: str) -> str | None:
 
 def check(system_uri_or_oid: str, value: str) -> CheckResult:
     """Check ``value`` against its system's format and check digit."""
-    entry = _BY_SYSTEM.get(_normalize(system_uri_or_oid))
+    entry = _BY_SYSTEM.get(normalize_system(system_uri_or_oid))
     if entry is None:
         return CheckResult(valid=True, known=False, checked=False)
+    return _run(entry, value)
+
+
+def by_key(key: str) -> IdentifierSystem | None:
+    """The registered system whose algorithm key is ``key`` (``it-codice-fiscale``)."""
+    return next((system for system, _ in _REGISTRY if system.key == key), None)
+
+
+def check_with(key: str, value: str) -> CheckResult:
+    """Check ``value`` with the algorithm of the system registered as ``key``; a profile names
+    its algorithm this way, whatever system URI it writes the identifier with."""
+    entry = next((entry for entry in _REGISTRY if entry[0].key == key), None)
+    if entry is None:
+        return CheckResult(valid=True, known=False, checked=False)
+    return _run(entry, value)
+
+
+def _run(entry: _Entry, value: str) -> CheckResult:
     if not value.strip():
         return CheckResult(valid=False, reason="empty value")
     validator = entry[1]

@@ -441,3 +441,10 @@ def parse_with_fhir_resources(resource: Mapping[str, Any]) -> list[str]:
         # Unknown resource types surface as a bare KeyError from inside the models (fhir.md §1).
         return [f"$: {type(exc).__name__}: {exc}"]
     return []
+
+
+def document_errors(bundle: Mapping[str, Any]) -> list[str]:
+    """Every error the three independent checks find in an IPS document Bundle: the R4 schema
+    per resource, the IPS constraints the harness has, and the R4B parse. Empty when valid."""
+    errors = validate_bundle(bundle) + check_bundle(bundle, IPS_PROFILES)
+    return errors + parse_with_fhir_resources(bundle)
