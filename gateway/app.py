@@ -6,16 +6,19 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
-from gateway.api import beacon, errors, health
+from gateway.api import beacon, errors, fhir, health, national
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
+from gateway.fhir.capability import capability_statement
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.health import HealthService
+from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
 
@@ -26,6 +29,7 @@ startup = logging.getLogger("gateway")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
+    profiles = open_profiles(settings.profiles_dir)  # a broken profile stops the start, clearly
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +39,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             beacon=BeaconService(database, BeaconOptions.from_settings(settings, __version__)),
             health=HealthService(database),
+            records=RecordService(
+                database,
+                profiles,
+                country=settings.country,
+                max_bytes=settings.record_max_bytes,
+            ),
+            capability=capability_statement(
+                base_url=settings.public_base_url,
+                country=settings.country,
+                software_version=__version__,
+                published=_started(),
+            ),
         )
         startup.info(
             "serving",
@@ -59,8 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app, lambda: (settings.gateway_id, API_VERSION))
     app.include_router(health.router)
     app.include_router(beacon.router)
+    app.include_router(fhir.router)
+    app.include_router(national.router)
     app.add_middleware(AccessLog)
     return app
+
+
+def _started() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class AccessLog:

@@ -14,7 +14,8 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      ├── Conflict                409
      ├── Forbidden               403
      ├── TooManyRequests         429
-     └── Unavailable             503  a dependency (database, keys) is not ready
+     ├── Unavailable             503  a dependency (database, keys) is not ready
+     └── Misconfigured           500  the gateway's own configuration is unusable (profiles)
 """
 
 from __future__ import annotations
@@ -95,3 +96,10 @@ class TooManyRequests(GatewayError):
 class Unavailable(GatewayError):
     code = "unavailable"
     status = 503
+
+
+class Misconfigured(GatewayError):
+    """The operator's configuration cannot be used (a broken profile, a missing folder)."""
+
+    code = "misconfigured"
+    status = 500

@@ -11,7 +11,8 @@ import pytest
 from gateway.settings import Settings
 from tests.support.databases import empty_postgres, scratch_postgres
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
 
 
 def require_shared() -> Path:
@@ -60,6 +61,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         _env_file=None,
         database_url=database_url,
         pki_dir=tmp_path / "certs",
+        profiles_dir=REPO / "profiles",
         small_count_floor=0,
         log_level="WARNING",
     )

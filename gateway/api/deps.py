@@ -10,8 +10,10 @@ from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.errors import BadBeaconQuery, TooLarge
+from gateway.fhir.datatypes import Json
 from gateway.services.beacon_query import BeaconService
 from gateway.services.health import HealthService
+from gateway.services.records import RecordService
 from gateway.settings import Settings
 
 MAX_QUERY_BODY = 1 << 20
@@ -24,6 +26,8 @@ class Services:
     settings: Settings
     beacon: BeaconService
     health: HealthService
+    records: RecordService
+    capability: Json
 
 
 async def services(request: Request) -> Services:
@@ -45,7 +49,7 @@ async def beacon_request(request: Request) -> BeaconRequest:
     limit = request.app.state.services.settings.beacon_max_limit
     if request.method == "GET":
         return parse_get(request.query_params.multi_items(), max_limit=limit)
-    body = await _bounded_body(request, MAX_QUERY_BODY)
+    body = await bounded_body(request, MAX_QUERY_BODY)
     try:
         decoded = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
@@ -53,7 +57,7 @@ async def beacon_request(request: Request) -> BeaconRequest:
     return parse_post(decoded, max_limit=limit)
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
+async def bounded_body(request: Request, limit: int) -> bytes:
     """The body, read no further than ``limit`` bytes (a huge body is refused while it
     streams in, not after it has been buffered)."""
     chunks = []

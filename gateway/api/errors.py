@@ -1,8 +1,9 @@
 """The edge where coded errors become HTTP answers.
 
-Beacon routes answer with the Beacon error response, everything else with an RFC 9457
-problem document. No stack trace ever reaches a caller; unexpected errors are logged with
-their type and path only (never a query string, which may carry identifiers).
+Beacon routes answer with the Beacon error response, FHIR and national routes with an
+``OperationOutcome``, everything else with an RFC 9457 problem document. No stack trace ever
+reaches a caller; unexpected errors are logged with their type and path only (never a query
+string, which may carry identifiers).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.rendering import JSONBody, ProblemBody
+from gateway.api.rendering import FHIRBody, JSONBody, ProblemBody
 from gateway.beacon.responses import error_response
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, RecordError
+from gateway.fhir.outcome import error_outcome
 
 log = logging.getLogger("gateway.api")
 
@@ -30,6 +32,9 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
 
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
+        if isinstance(exc, RecordError) and _speaks_fhir(request.url.path):
+            body = error_outcome(exc.status, exc.detail, exc.location)
+            return FHIRBody(body, status_code=exc.status)
         return _answer(request, exc.status, exc.code, exc.message, beacon_meta)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -98,6 +103,10 @@ def _answer(
             None, code=status, message=message, beacon_id=beacon_id, api_version=api_version
         )
         return JSONBody(body, status_code=status, headers=dict(headers or {}))
+    if _speaks_fhir(path):
+        return FHIRBody(
+            error_outcome(status, message), status_code=status, headers=dict(headers or {})
+        )
     problem = {
         "type": f"urn:gateway:error:{code}",
         "title": code.replace("_", " "),
@@ -106,3 +115,7 @@ def _answer(
         "instance": path,
     }
     return ProblemBody(problem, status_code=status, headers=dict(headers or {}))
+
+
+def _speaks_fhir(path: str) -> bool:
+    return path.startswith(("/fhir/", "/national/")) or path in ("/fhir", "/national")

@@ -21,3 +21,9 @@ class ProblemBody(JSONBody):
     """RFC 9457 problem details."""
 
     media_type = "application/problem+json"
+
+
+class FHIRBody(JSONBody):
+    """FHIR JSON (``application/fhir+json``), as FHIR R4's RESTful API names it."""
+
+    media_type = "application/fhir+json"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from gateway import __version__
-from gateway.cli import datasets, demo, ingest, serve
+from gateway.cli import datasets, demo, ingest, records, serve
 from gateway.errors import GatewayError
 from gateway.settings import Settings
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     ingest.register(commands)
     datasets.register(commands)
+    records.register(commands)
     return parser
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway.cli.common import Progress, database
 from gateway.cli.options import add_policy_flags, policy_change
+from gateway.cli.records import add_ingest_record
 from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
 from gateway.settings import Settings
 
@@ -39,6 +40,7 @@ def register(commands: Any) -> None:
     )
     add_policy_flags(vcf)
     vcf.set_defaults(run=run_vcf)
+    add_ingest_record(kinds)
 
 
 async def run_vcf(settings: Settings, args: argparse.Namespace) -> int:

@@ -26,14 +26,21 @@ _ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:eu-health-gateway:fhir:ips-document"
 
 
 def build_document(
-    record: PatientRecord, *, document_id: str, timestamp: str, country: str
+    record: PatientRecord,
+    *,
+    document_id: str,
+    timestamp: str,
+    country: str,
+    patient_id: str | None = None,
 ) -> Json:
     """The IPS document Bundle for ``record``, as plain JSON-ready dicts.
 
     ``document_id`` (a UUID) becomes the Bundle's id and identifier; ``timestamp`` (a FHIR
     instant) is when the document was assembled: the Bundle timestamp and Composition date.
     ``country`` is the ISO 3166-1 code of the member state whose gateway builds it; the
-    gateway stands as the author when the record names no organisation.
+    gateway stands as the author when the record names no organisation. ``patient_id``, when
+    given, is the Patient's id (the stored patient's, so the document points at ``Patient/{id}``
+    on this server); by default it is derived like every other id.
 
     :raises ValueError: if an argument is malformed.
     """
@@ -45,7 +52,7 @@ def build_document(
 
     organisations = _organisations(record, country, ids)
     (author_url, author), (custodian_url, _) = organisations[0], organisations[-1]
-    patient_resource = patient(record.patient, ids("patient"))
+    patient_resource = patient(record.patient, patient_id or ids("patient"))
     refs = Refs(patient=full_url(patient_resource["id"]), performer=author_url)
     sections, clinical = _sections(record, ids, refs)
 

@@ -7,7 +7,7 @@ Implements the parts of VCF 4.3 (hts-specs ``VCFv4.3.pdf`` §1.4-1.6) the gatewa
 by design.
 
 pysam parses the header (and every record of a BCF). The records of a text VCF are read as
-lines through pysam's BGZF reader and parsed here and in :mod:`gateway.ingest.records`, for two
+lines through pysam's BGZF reader and parsed here and in :mod:`gateway.ingest.vcf_records`, for two
 reasons: htslib silently drops sample columns beyond the header's, so a shifted file would load
 wrong carriers, and having htslib format each record back into text (needed for fast genotype
 decoding) costs more than reading the line did.
@@ -37,7 +37,7 @@ from gateway.ingest.genotypes import (
     decode_alleles,
 )
 from gateway.ingest.header import annotation_layouts, detect_assembly, resolve_assembly
-from gateway.ingest.records import (
+from gateway.ingest.vcf_records import (
     NOT_VARIANTS,
     InvalidRecord,
     info_end,

@@ -62,8 +62,9 @@ from gateway.services.beacon_locus import locus_for
 from gateway.services.beacon_scope import (
     Visible,
     counting_mask,
+    diagnosis_terms,
+    individual_criteria,
     needs_samples,
-    sex_filter,
     visible_datasets,
 )
 from gateway.settings import Settings
@@ -187,9 +188,9 @@ class BeaconService:
             counts, stamp = await VariantRepository(connection).count_with_catalog(locus)
             everything = await self._catalog.datasets(connection, stamp)
         visible, granularity = self._visible(request, scope, caller_levels, everything)
-        sexes = sex_filter(request.filters)
+        criteria = individual_criteria(request.filters)
         if granularity is Granularity.RECORD or any(
-            needs_samples(item.dataset, sexes) for item in visible if counts.get(item.dataset.id)
+            needs_samples(item.dataset, criteria) for item in visible if counts.get(item.dataset.id)
         ):
             return None
         total = sum(counts.get(item.dataset.id, 0) for item in visible)
@@ -221,7 +222,9 @@ class BeaconService:
                 request,
                 views[pk].visible.dataset.name,
                 rows,
-                lambda row: individual_record(row.individual_id, row.sex),
+                lambda row: individual_record(
+                    row.individual_id, row.sex, diseases=diagnosis_terms(row.diagnoses)
+                ),
             )
             for pk, rows in people.items()
         ]
@@ -262,18 +265,18 @@ class BeaconService:
         with_samples: bool = False,
     ) -> tuple[dict[int, DatasetView], Granularity]:
         visible, granularity = self._visible(request, scope, caller_levels, everything)
-        sexes = sex_filter(request.filters)
+        criteria = individual_criteria(request.filters)
         views = {item.dataset.id: DatasetView(item) for item in visible}
         wanted = [
             pk
             for pk, view in views.items()
-            if with_samples or needs_samples(view.visible.dataset, sexes)
+            if with_samples or needs_samples(view.visible.dataset, criteria)
         ]
         if wanted:
             for row in await SampleRepository(connection).in_datasets(wanted):
                 views[row.dataset_id].samples.append(row)
         for view in views.values():
-            view.mask = counting_mask(view.visible.dataset, view.samples, sexes)
+            view.mask = counting_mask(view.visible.dataset, view.samples, criteria)
         return views, granularity
 
     def _visible(

@@ -2,12 +2,14 @@
 
 A dataset's *mask* is the set of sample positions that may count in an answer: the consent
 basis (``open``: everyone; ``citizen``: linked citizens who permit research use) narrowed by
-the request's individual filters (sex). ``None`` means every sample counts and no filter
-applies, which lets the common case skip the sample table entirely.
+the request's individual filters (sex; ICD-10 diagnoses, which linked individuals take from
+their national records). ``None`` means every sample counts and no filter applies, which lets
+the common case skip the sample table entirely.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,37 +49,82 @@ def visible_datasets(
     return found
 
 
-def sex_filter(filters: Sequence[Filter]) -> frozenset[Sex] | None:
-    """The sexes the filters allow (filters are ANDed), or None when no sex filter is given.
+_ICD10_TERM = re.compile(r"ICD10:([A-Z][0-9]{2})(?:\.?([0-9A-Z]{1,4}))?")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """An ``ICD10:`` filter: the code without its dot; descendants match by prefix (``E11``
+    matches ``E11.9``), as Beacon's ``includeDescendantTerms`` (default true) asks."""
+
+    code: str
+    descendants: bool
+
+    def matches(self, codes: frozenset[str]) -> bool:
+        if self.descendants:
+            return any(code.startswith(self.code) for code in codes)
+        return self.code in codes
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """What the individual filters ask, ANDed: allowed sexes (None: any) and diagnoses."""
+
+    sexes: frozenset[Sex] | None = None
+    diagnoses: tuple[Diagnosis, ...] = ()
+
+    def admits(self, row: SampleRow) -> bool:
+        if self.sexes is not None and row.sex not in self.sexes:
+            return False
+        return all(d.matches(row.diagnoses) for d in self.diagnoses)
+
+
+def individual_criteria(filters: Sequence[Filter]) -> Criteria | None:
+    """The filters as criteria, or None when there are none.
 
     :raises BadBeaconQuery: a filter this beacon does not know.
     """
-    allowed: frozenset[Sex] | None = None
+    if not filters:
+        return None
+    sexes: frozenset[Sex] | None = None
+    diagnoses: list[Diagnosis] = []
     for item in filters:
-        if not isinstance(item, OntologyFilter) or item.id not in SEX_BY_TERM:
+        if isinstance(item, OntologyFilter) and item.id in SEX_BY_TERM:
+            term = frozenset({SEX_BY_TERM[item.id]})
+            sexes = term if sexes is None else sexes & term
+            continue
+        match = _ICD10_TERM.fullmatch(item.id) if isinstance(item, OntologyFilter) else None
+        if match is None:
             raise BadBeaconQuery(
                 f"filter {item.id!r} is not supported here; see /beacon/filtering_terms"
             )
-        term = frozenset({SEX_BY_TERM[item.id]})
-        allowed = term if allowed is None else allowed & term
-    return allowed
+        assert isinstance(item, OntologyFilter)
+        code = match[1] + (match[2] or "")
+        diagnoses.append(Diagnosis(code, item.include_descendant_terms))
+    return Criteria(sexes, tuple(diagnoses))
 
 
-def needs_samples(dataset: Dataset, sexes: frozenset[Sex] | None) -> bool:
-    return dataset.policy.consent_basis is ConsentBasis.CITIZEN or sexes is not None
+def diagnosis_terms(codes: frozenset[str]) -> list[tuple[str, str]]:
+    """Stored diagnosis codes as Beacon disease terms: (``ICD10:E11.9``, ``E11.9``)."""
+    shown = sorted(code if len(code) <= 3 else f"{code[:3]}.{code[3:]}" for code in codes)
+    return [(f"ICD10:{code}", code) for code in shown]
+
+
+def needs_samples(dataset: Dataset, criteria: Criteria | None) -> bool:
+    return dataset.policy.consent_basis is ConsentBasis.CITIZEN or criteria is not None
 
 
 def counting_mask(
-    dataset: Dataset, rows: Sequence[SampleRow], sexes: frozenset[Sex] | None
+    dataset: Dataset, rows: Sequence[SampleRow], criteria: Criteria | None
 ) -> int | None:
-    if not needs_samples(dataset, sexes):
+    if not needs_samples(dataset, criteria):
         return None
-    return mask_of(row.position for row in rows if counts(dataset, row, sexes))
+    return mask_of(row.position for row in rows if counts(dataset, row, criteria))
 
 
-def counts(dataset: Dataset, row: SampleRow, sexes: frozenset[Sex] | None) -> bool:
+def counts(dataset: Dataset, row: SampleRow, criteria: Criteria | None) -> bool:
     # Research opt-outs arrive with the consent engine (issue 5); until then a linked citizen
     # counts under the country default, which for EHDS secondary use is opt-out.
     if dataset.policy.consent_basis is ConsentBasis.CITIZEN and row.identifier is None:
         return False
-    return sexes is None or row.sex in sexes
+    return criteria is None or criteria.admits(row)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.samples import Identifier, SampleLink, Sex
-from gateway.storage.tables import individuals, samples
+from gateway.storage.tables import (
+    individuals,
+    patient_diagnoses,
+    patient_identifiers,
+    patients,
+    samples,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +26,7 @@ class SampleRow:
     individual_id: str
     sex: Sex
     identifier: Identifier | None
+    diagnoses: frozenset[str] = frozenset()  # ICD-10 codes (no dot) from national records
 
 
 class SampleRepository:
@@ -27,20 +34,31 @@ class SampleRepository:
         self._db = connection
 
     async def in_datasets(self, dataset_ids: Sequence[int]) -> list[SampleRow]:
+        """The datasets' samples in position order. An individual linked to a citizen whose
+        national records are stored takes sex and diagnoses from those records."""
         query = (
             select(
                 samples.c.dataset_id,
                 samples.c.position,
                 samples.c.sample_id,
                 individuals.c.individual_id,
-                individuals.c.sex,
+                func.coalesce(patients.c.sex, individuals.c.sex).label("sex"),
                 individuals.c.identifier_system,
                 individuals.c.identifier_value,
+                patient_identifiers.c.patient_id,
             )
             .join(individuals, individuals.c.id == samples.c.individual_id)
+            .outerjoin(
+                patient_identifiers,
+                (patient_identifiers.c.system == individuals.c.identifier_system)
+                & (patient_identifiers.c.value == individuals.c.identifier_value),
+            )
+            .outerjoin(patients, patients.c.id == patient_identifiers.c.patient_id)
             .where(samples.c.dataset_id.in_(dataset_ids))
             .order_by(samples.c.dataset_id, samples.c.position)
         )
+        rows = list(await self._db.execute(query))
+        diagnoses = await self._diagnoses({row.patient_id for row in rows if row.patient_id})
         return [
             SampleRow(
                 row.dataset_id,
@@ -51,9 +69,19 @@ class SampleRepository:
                 Identifier(row.identifier_system, row.identifier_value)
                 if row.identifier_value
                 else None,
+                diagnoses.get(row.patient_id, frozenset()),
             )
-            for row in await self._db.execute(query)
+            for row in rows
         ]
+
+    async def _diagnoses(self, patient_ids: set[str]) -> dict[str, frozenset[str]]:
+        if not patient_ids:
+            return {}
+        found: dict[str, set[str]] = {}
+        query = select(patient_diagnoses).where(patient_diagnoses.c.patient_id.in_(patient_ids))
+        for row in await self._db.execute(query):
+            found.setdefault(row.patient_id, set()).add(row.code)
+        return {pk: frozenset(codes) for pk, codes in found.items()}
 
     async def positions(self, dataset_id: int) -> dict[str, int]:
         query = select(samples.c.sample_id, samples.c.position).where(

@@ -140,3 +140,51 @@ variant_genes = Table(
 )
 
 LONG_VARIANT = 1000
+
+# --- national records (issue 3) ---------------------------------------------------------------
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(36), primary_key=True),  # a UUID: the FHIR Patient id
+    Column("country", String(2), nullable=False),
+    # From the current summary, for the Beacon: linked individuals take sex and diagnoses here.
+    Column("sex", String(16)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+patient_identifiers = Table(
+    "patient_identifiers",
+    metadata,
+    Column("system", Text, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_patient_identifiers_patient", "patient_id"),
+)
+
+patient_records = Table(
+    "patient_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),  # also the arrival order
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("profile", String(64), nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("source_date", Text),
+    Column("source_order", String(32), nullable=False),  # domain.summary.source_order
+    Column("digest", String(64), nullable=False),  # SHA-256 of the stored record JSON
+    Column("record", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "patient_id", "profile", "source_key", "digest", name="uq_patient_records_content"
+    ),
+    Index("ix_patient_records_patient", "patient_id"),
+)
+
+patient_diagnoses = Table(
+    "patient_diagnoses",
+    metadata,
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", String(16), primary_key=True),  # ICD-10 WHO, upper case, without the dot
+    Index("ix_patient_diagnoses_code", "code"),
+)

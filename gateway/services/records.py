@@ -1,0 +1,206 @@
+"""National records: translate a native record with its profile, store it per patient, and
+assemble the patient's current summary document from the store.
+
+Translation is CPU work (XML, HL7 and CSV parsing): the async entry points run it in a worker
+thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from gateway.domain.records import Identifier, PatientRecord
+from gateway.domain.summary import current_records, diagnosis_codes, merge_records
+from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, TooLarge
+from gateway.fhir import build_document
+from gateway.fhir.datatypes import Json
+from gateway.fhir.resources import patient as patient_resource
+from gateway.ingest.records import reader_for
+from gateway.profiles.engine import Translation, apply_profile
+from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
+from gateway.profiles.model import Finding, Profile
+from gateway.storage.database import Database
+from gateway.storage.patients import PatientRepository
+
+__all__ = ["RecordService", "Stored", "Translated", "open_profiles"]
+
+
+def open_profiles(folder: Path) -> ProfileSet:
+    """The installed profiles. :raises Misconfigured: naming the file and what is wrong."""
+    try:
+        return load_profiles(folder)
+    except ProfileError as exc:
+        raise Misconfigured(f"profiles: {exc}") from None
+
+
+Outcome = Literal["created", "updated", "unchanged", "superseded"]
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    profile: Profile
+    key: str
+    record: PatientRecord
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing a record did: ``created`` a new patient, ``updated`` an existing one's
+    summary, stored nothing new (``unchanged``: the same record again), or kept a record that
+    an already stored, newer one of the same source ``superseded``."""
+
+    patient_id: str
+    outcome: Outcome
+    findings: tuple[Finding, ...]
+
+
+class RecordService:
+    def __init__(
+        self, database: Database | None, profiles: ProfileSet, *, country: str, max_bytes: int
+    ) -> None:
+        self._database = database
+        self._profiles = profiles
+        self._country = country
+        self._max_bytes = max_bytes
+
+    @property
+    def profiles(self) -> ProfileSet:
+        return self._profiles
+
+    def profile(self, name: str) -> Profile:
+        """:raises BadRequest: no installed profile has that name."""
+        found = self._profiles.get(name)
+        if found is None:
+            known = ", ".join(self._profiles.names) or "none"
+            raise BadRequest(f"unknown profile {name!r} (installed: {known})")
+        return found
+
+    # --- translation (no storage) -------------------------------------------------------------
+
+    def translate(self, data: bytes, profile_name: str) -> Translated:
+        """Read ``data`` with the named profile's reader and apply the profile.
+
+        :raises BadRequest: unknown profile; :raises TooLarge: over the size limit;
+        :raises RecordError: the record cannot be read or is refused (says where).
+        """
+        profile = self.profile(profile_name)
+        if len(data) > self._max_bytes:
+            raise TooLarge(f"record of {len(data)} bytes is over the {self._max_bytes} limit")
+        reading = reader_for(profile.format)(data, profile)
+        translation: Translation = apply_profile(
+            reading.record,
+            profile,
+            self._profiles,
+            default_country=self._country,
+            findings=reading.findings,
+        )
+        return Translated(profile, reading.key, translation.record, translation.findings)
+
+    def document(self, record: PatientRecord, patient_id: str | None = None) -> Json:
+        """A fresh IPS document for ``record``: new id, stamped now."""
+        return build_document(
+            record,
+            document_id=str(uuid.uuid4()),
+            timestamp=_now(),
+            country=record.patient.country or self._country,
+            patient_id=patient_id,
+        )
+
+    # --- storage ------------------------------------------------------------------------------
+
+    async def ingest(self, data: bytes, profile_name: str) -> Stored:
+        """Translate and store one record for its patient (found by any of its identifiers)."""
+        translated = await asyncio.to_thread(self.translate, data, profile_name)
+        record = translated.record
+        identifiers = record.patient.identifiers
+        async with self._db().write() as connection:
+            repo = PatientRepository(connection)
+            await repo.lock_identifiers(identifiers)
+            owners = await repo.owners(identifiers)
+            if len(owners) > 1:
+                raise Conflict("the record's identifiers belong to different stored patients")
+            created = not owners
+            patient_id = owners.pop() if owners else await repo.create(self._home(record))
+            await repo.add_identifiers(patient_id, identifiers)
+            arrival = await repo.add_record(
+                patient_id, translated.profile.name, translated.key, record
+            )
+            current = current_records(await repo.records(patient_id))
+            merged = merge_records([item.record for item in current])
+            await repo.update_summary_facts(
+                patient_id, self._home(merged), merged.patient.gender, diagnosis_codes(merged)
+            )
+        outcome: Outcome
+        if arrival is None:
+            outcome = "unchanged"
+        elif not any(item.arrival == arrival for item in current):
+            outcome = "superseded"
+        else:
+            outcome = "created" if created else "updated"
+        return Stored(patient_id, outcome, translated.findings)
+
+    async def summary(self, patient_id: str) -> Json:
+        """The patient's current summary document, assembled from the stored records.
+
+        :raises NotFound: no such patient.
+        """
+        record = await self._merged(patient_id)
+        return self.document(record, patient_id)
+
+    async def summary_for(self, identifier: Identifier) -> Json:
+        """:raises NotFound: no patient has that identifier (the value is not echoed)."""
+        return await self.summary(await self._find(identifier))
+
+    async def patient(self, patient_id: str) -> Json:
+        """The Patient resource as the current summary has it. :raises NotFound:"""
+        record = await self._merged(patient_id)
+        return _patient_json(record, patient_id)
+
+    async def search(self, identifier: Identifier | None, patient_id: str | None) -> list[Json]:
+        """Patients with that identifier and/or id (at most one: identifiers are unique)."""
+        async with self._db().read() as connection:
+            repo = PatientRepository(connection)
+            found = await repo.find(identifier) if identifier else patient_id
+            if found is None or (patient_id is not None and found != patient_id):
+                return []
+            stored = await repo.records(found)
+        if not stored:
+            return []
+        record = merge_records([item.record for item in current_records(stored)])
+        return [_patient_json(record, found)]
+
+    async def _find(self, identifier: Identifier) -> str:
+        async with self._db().read() as connection:
+            found = await PatientRepository(connection).find(identifier)
+        if found is None:
+            raise NotFound("no patient has that identifier here")
+        return found
+
+    async def _merged(self, patient_id: str) -> PatientRecord:
+        async with self._db().read() as connection:
+            stored = await PatientRepository(connection).records(patient_id)
+        if not stored:
+            raise NotFound("no such patient")
+        return merge_records([item.record for item in current_records(stored)])
+
+    def _home(self, record: PatientRecord) -> str:
+        return record.patient.country or self._country
+
+    def _db(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("this RecordService was built without a database")
+        return self._database
+
+
+def _patient_json(record: PatientRecord, patient_id: str) -> Json:
+    return patient_resource(record.patient, patient_id)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
