@@ -53,6 +53,7 @@ _DATETIME_RE = re.compile(_DATE + f"({_TIME})?")
 _INSTANT_RE = re.compile(_YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])" + _TIME)
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP-47, loosely
 _CODE_RE = re.compile(r"[^\s]+( [^\s]+)*")
+_SYSTEM_RE = re.compile(r"\S+")  # a regex beats a per-character loop on every Code made
 
 
 _FORMATS = {
@@ -162,7 +163,7 @@ class Code:
     display: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.system or any(c.isspace() for c in self.system):
+        if not _SYSTEM_RE.fullmatch(self.system):
             raise ValueError("code system is not a URI (blank, or with whitespace)")
         if not _CODE_RE.fullmatch(self.code):
             raise ValueError("code is not a FHIR code (blank, or stray whitespace)")
