@@ -37,7 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await upgrade(database)
         app.state.services = Services(
             settings=settings,
-            beacon=BeaconService(database, BeaconOptions.from_settings(settings, __version__)),
+            beacon=BeaconService(
+                database,
+                BeaconOptions.from_settings(
+                    settings,
+                    __version__,
+                    lambda who: profiles.research_by_default(who.system, settings.country),
+                ),
+            ),
             health=HealthService(database),
             records=RecordService(
                 database,

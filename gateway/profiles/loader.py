@@ -3,7 +3,7 @@
 Layout (``profiles/README.md``)::
 
     profiles/<cc>/<name>.yaml         a profile (also .yml or .json); <cc> a country or "generic"
-    profiles/<cc>/policy.yaml         the country's consent defaults (read by the consent engine)
+    profiles/<cc>/policy.yaml         the country's consent defaults (schemas/policy.json)
     profiles/conceptmaps/*.json       FHIR R4 ConceptMaps (also profiles/<cc>/conceptmaps/)
 
 Each profile is checked against ``schemas/profile.json`` and its ``mapping`` against
@@ -31,6 +31,7 @@ from gateway.profiles import identifiers
 from gateway.profiles.conceptmaps import ConceptMap, ConceptMapError, load_concept_map
 from gateway.profiles.model import (
     ConceptMapBinding,
+    CountryPolicy,
     IdentifierRule,
     Profile,
     SourceFormat,
@@ -39,7 +40,7 @@ from gateway.profiles.model import (
 __all__ = ["ProfileError", "ProfileSet", "load_profiles"]
 
 _PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
-_NOT_PROFILES = {"policy.yaml", "policy.yml", "policy.json"}
+_NOT_PROFILES = {"policy.yaml"}
 
 
 class ProfileError(ValueError):
@@ -47,11 +48,18 @@ class ProfileError(ValueError):
 
 
 class ProfileSet:
-    """The installed profiles and ConceptMaps, and the identifier-system -> country index."""
+    """The installed profiles, ConceptMaps and country policies, and the identifier-system ->
+    country index."""
 
-    def __init__(self, profiles: Iterable[Profile], concept_maps: Iterable[ConceptMap]) -> None:
+    def __init__(
+        self,
+        profiles: Iterable[Profile],
+        concept_maps: Iterable[ConceptMap],
+        policies: Iterable[CountryPolicy] = (),
+    ) -> None:
         self._profiles = {p.name: p for p in sorted(profiles, key=lambda p: p.name)}
         self._maps = {m.url: m for m in concept_maps}
+        self._policies = {p.country: p for p in policies}
         self._countries = _country_index(self._profiles.values())
 
     def __iter__(self) -> Iterator[Profile]:
@@ -70,6 +78,18 @@ class ProfileSet:
     def concept_map(self, url: str) -> ConceptMap:
         return self._maps[url]
 
+    def policy(self, country: str) -> CountryPolicy | None:
+        """The country's consent defaults, if ``profiles/<cc>/policy.yaml`` gives them."""
+        return self._policies.get(country)
+
+    def research_by_default(self, system: str | None, fallback_country: str) -> bool:
+        """Whether a citizen identified in ``system`` counts for research while they have
+        said nothing: their country's policy (else ``fallback_country``'s) decides; with no
+        policy at all, the EHDS rule applies (secondary use is opt-out)."""
+        country = (self.country_of(system) if system else None) or fallback_country
+        policy = self._policies.get(country)
+        return policy.research_by_default if policy else True
+
     def country_of(self, system: str) -> str | None:
         """The member state an identifier system belongs to: from the profiles, else from the
         built-in registry; None when neither knows it."""
@@ -87,6 +107,8 @@ def load_profiles(folder: Path) -> ProfileSet:
     _unique((m.url for m in maps), "ConceptMap url")
     profiles = [_profile(path, folder) for path in _profile_files(folder)]
     _unique((p.name for p in profiles), "profile name")
+    policies = [_policy(path, folder) for path in sorted(folder.glob("*/policy.yaml"))]
+    _unique((p.country for p in policies), "policy of country")
     known_maps = {m.url for m in maps}
     for profile in profiles:
         for binding in profile.concept_maps:
@@ -96,7 +118,7 @@ def load_profiles(folder: Path) -> ProfileSet:
                     "is not in the profiles folder"
                 )
     try:
-        return ProfileSet(profiles, maps)
+        return ProfileSet(profiles, maps, policies)
     except ValueError as exc:
         raise ProfileError(str(exc)) from None
 
@@ -149,6 +171,19 @@ def _profile(path: Path, folder: Path) -> Profile:
     )
 
 
+def _policy(path: Path, folder: Path) -> CountryPolicy:
+    shown = _shown(path, folder)
+    data = _read(path, shown)
+    _validate(data, _schema("policy"), shown)
+    summary = data["patient_summary"]
+    return CountryPolicy(
+        country=data["country"],
+        summary_purposes=tuple(summary["purposes"]),
+        summary_recipients=tuple(summary["recipient_countries"]),
+        research=data["research"],
+    )
+
+
 def _identifier(rule: Mapping[str, Any], country: str | None, where: str) -> IdentifierRule:
     check = rule.get("check")
     if check is not None and check not in {s.key for s in identifiers.SYSTEMS}:
@@ -172,7 +207,7 @@ def _read(path: Path, shown: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ProfileError(f"{shown}: not readable ({_first_line(exc)})") from None
     if not isinstance(data, dict):
-        raise ProfileError(f"{shown}: a profile is a mapping of keys to values")
+        raise ProfileError(f"{shown}: a profile or policy is a mapping of keys to values")
     return data
 
 

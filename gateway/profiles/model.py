@@ -17,6 +17,7 @@ from typing import Any, Literal
 __all__ = [
     "FORMATS",
     "ConceptMapBinding",
+    "CountryPolicy",
     "Finding",
     "IdentifierRule",
     "OnFailure",
@@ -86,6 +87,27 @@ class Profile:
     def code_system(self, name: str) -> str | None:
         """The FHIR URI the profile gives a source code system name or OID, if any."""
         return self.code_systems.get(name) or self.code_systems.get(_oid_normal(name))
+
+
+@dataclass(frozen=True, slots=True)
+class CountryPolicy:
+    """A member state's consent defaults (``profiles/<cc>/policy.yaml``): what applies to its
+    citizens while they have recorded nothing themselves.
+
+    ``summary_purposes`` and ``summary_recipients`` say for which purposes of use and to which
+    countries a patient summary may be shared by default (the consent engine reads them);
+    ``research`` is the default for secondary use: ``permit`` where citizens opt out (the EHDS
+    rule), ``deny`` where they must opt in.
+    """
+
+    country: str
+    summary_purposes: tuple[str, ...]
+    summary_recipients: tuple[str, ...]
+    research: Literal["permit", "deny"]
+
+    @property
+    def research_by_default(self) -> bool:
+        return self.research == "permit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,9 +60,11 @@ from gateway.services.beacon_hits import (
 )
 from gateway.services.beacon_locus import locus_for
 from gateway.services.beacon_scope import (
+    ResearchDefault,
     Visible,
     counting_mask,
     diagnosis_terms,
+    ehds_default,
     individual_criteria,
     needs_samples,
     visible_datasets,
@@ -82,6 +84,7 @@ class BeaconOptions:
     small_count_floor: int
     max_scan: int = 100_000
     api_version: str = API_VERSION
+    research_default: ResearchDefault = ehds_default
 
     @property
     def beacon_id(self) -> str:
@@ -92,7 +95,9 @@ class BeaconOptions:
         return self.description.default_granularity
 
     @classmethod
-    def from_settings(cls, settings: Settings, version: str) -> BeaconOptions:
+    def from_settings(
+        cls, settings: Settings, version: str, research_default: ResearchDefault = ehds_default
+    ) -> BeaconOptions:
         description = BeaconDescription(
             beacon_id=settings.gateway_id,
             name=f"EU health data gateway Beacon ({settings.country})",
@@ -106,7 +111,12 @@ class BeaconOptions:
             description="Genomic variant discovery over this member state's variant store; "
             "only individuals who have not opted out of research use count.",
         )
-        return cls(description, settings.small_count_floor, settings.beacon_max_scan)
+        return cls(
+            description,
+            settings.small_count_floor,
+            settings.beacon_max_scan,
+            research_default=research_default,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +286,9 @@ class BeaconService:
             for row in await SampleRepository(connection).in_datasets(wanted):
                 views[row.dataset_id].samples.append(row)
         for view in views.values():
-            view.mask = counting_mask(view.visible.dataset, view.samples, criteria)
+            view.mask = counting_mask(
+                view.visible.dataset, view.samples, criteria, self._options.research_default
+            )
         return views, granularity
 
     def _visible(

@@ -10,14 +10,14 @@ the common case skip the sample table entirely.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.beacon.requests import AlphanumericFilter, OntologyFilter
 from gateway.domain.carriers import mask_of
 from gateway.domain.datasets import Dataset
 from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel, granted
-from gateway.domain.samples import SEX_BY_TERM, Sex
+from gateway.domain.samples import SEX_BY_TERM, Identifier, Sex
 from gateway.errors import BadBeaconQuery
 from gateway.storage.samples import SampleRow
 
@@ -114,17 +114,37 @@ def needs_samples(dataset: Dataset, criteria: Criteria | None) -> bool:
     return dataset.policy.consent_basis is ConsentBasis.CITIZEN or criteria is not None
 
 
+# Whether a linked citizen counts for research while they have recorded no choice: their
+# country's policy (profiles/<cc>/policy.yaml) decides.
+ResearchDefault = Callable[[Identifier], bool]
+
+
+def ehds_default(_: Identifier) -> bool:
+    """The EHDS rule when no policy says otherwise: secondary use is opt-out."""
+    return True
+
+
 def counting_mask(
-    dataset: Dataset, rows: Sequence[SampleRow], criteria: Criteria | None
+    dataset: Dataset,
+    rows: Sequence[SampleRow],
+    criteria: Criteria | None,
+    research_default: ResearchDefault = ehds_default,
 ) -> int | None:
     if not needs_samples(dataset, criteria):
         return None
-    return mask_of(row.position for row in rows if counts(dataset, row, criteria))
+    return mask_of(row.position for row in rows if counts(dataset, row, criteria, research_default))
 
 
-def counts(dataset: Dataset, row: SampleRow, criteria: Criteria | None) -> bool:
-    # Research opt-outs arrive with the consent engine (issue 5); until then a linked citizen
-    # counts under the country default, which for EHDS secondary use is opt-out.
-    if dataset.policy.consent_basis is ConsentBasis.CITIZEN and row.identifier is None:
+def counts(
+    dataset: Dataset,
+    row: SampleRow,
+    criteria: Criteria | None,
+    research_default: ResearchDefault = ehds_default,
+) -> bool:
+    # Citizens' own research opt-outs and opt-ins arrive with the consent engine; until then
+    # a linked citizen counts as their country's default says.
+    if dataset.policy.consent_basis is ConsentBasis.CITIZEN and (
+        row.identifier is None or not research_default(row.identifier)
+    ):
         return False
     return criteria is None or criteria.admits(row)

@@ -244,3 +244,26 @@ def test_beacon_individuals_take_diagnoses_from_linked_records(settings, tmp_pat
         assert individuals("ICD10:C61") == []
         bad = client.get("/beacon/individuals", params={"filters": "ICD10:not-a-code"})
         assert bad.status_code == 400
+
+
+def test_a_citizen_of_an_opt_in_country_does_not_count_for_research(settings, tmp_path):
+    # profiles/nl/policy.yaml: research deny (opt-in); profiles/de/policy.yaml: permit.
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text(
+        "sample_id\tindividual_id\tsex\tidentifier\n"
+        "S1\tP1\tfemale\thttp://fhir.nl/fhir/NamingSystem/bsn|999999011\n"
+        "S2\tP2\tfemale\thttp://fhir.de/sid/gkv/kvid-10|E567890127\n"
+        + "".join(f"S{n}\tP{n}\tunknown\t\n" for n in range(3, 7))
+    )
+    job = VcfIngest(
+        SMALL_VCF,
+        "cohort",
+        manifest=manifest,
+        policy=PolicyChange(max_granularity=Granularity.RECORD),
+    )
+    with serving(settings, job) as client:
+        body = {"meta": {"apiVersion": "v2.0"}, "query": {"requestedGranularity": "record"}}
+        response = client.post("/beacon/individuals", json=body)
+        assert response.status_code == 200, response.text
+        (result_set,) = response.json()["response"]["resultSets"]
+        assert [r["id"] for r in result_set["results"]] == ["P2"]
