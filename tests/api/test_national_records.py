@@ -115,11 +115,13 @@ def test_the_summary_by_identifier_is_the_same_patients(client):
 def test_search_by_identifier_finds_one_patient_and_unknown_finds_none(client):
     patient_id = push(client, RECORD).headers["location"].rsplit("/", 1)[1]
     found = client.get("/fhir/Patient", params={"identifier": CITIZEN}).json()
-    assert found["resourceType"] == "Bundle" and found["type"] == "searchset"
+    assert found["resourceType"] == "Bundle"
+    assert found["type"] == "searchset"
     assert found["total"] == 1
     assert found["entry"][0]["resource"]["id"] == patient_id
     none = client.get("/fhir/Patient", params={"identifier": f"{SSIN}|85073003328"}).json()
-    assert none["total"] == 0 and none["entry"] == []
+    assert none["total"] == 0
+    assert none["entry"] == []
     by_id = client.get("/fhir/Patient", params={"_id": patient_id}).json()
     assert by_id["total"] == 1
 

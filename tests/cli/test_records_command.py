@@ -42,7 +42,8 @@ def test_translate_record_prints_a_valid_document_and_warnings_on_stderr(databas
     result = gateway(database_url, "translate", "record", SAMPLE, "--profile", PROFILE)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["resourceType"] == "Bundle" and document["type"] == "document"
+    assert document["resourceType"] == "Bundle"
+    assert document["type"] == "document"
     assert document_errors(document) == []
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
 
@@ -61,7 +62,8 @@ def test_a_bad_record_is_one_line_and_leaves_no_output_file(database_url, tmp_pa
     out = tmp_path / "summary.json"
     result = gateway(database_url, "translate", "record", broken, "--profile", PROFILE, "-o", out)
     line = one_clear_line(result)
-    assert "line" in line and "1968" not in line
+    assert "line" in line
+    assert "1968" not in line
     assert list(tmp_path.iterdir()) == [broken]
 
 
@@ -69,7 +71,8 @@ def test_ingest_record_stores_once(database_url):
     first = gateway(database_url, "ingest", "record", SAMPLE, "--profile", PROFILE)
     assert first.returncode == 0, first.stderr
     outcome, patient = first.stdout.strip().split("\t")
-    assert outcome == "created" and patient.startswith("Patient/")
+    assert outcome == "created"
+    assert patient.startswith("Patient/")
     again = gateway(database_url, "ingest", "record", SAMPLE, "--profile", PROFILE)
     assert again.stdout.strip() == f"unchanged\t{patient}"
 
@@ -84,7 +87,8 @@ def test_usage_and_input_errors_are_one_line(database_url, tmp_path):
     )
     assert "unknown profile 'xx-none'" in unknown
     usage = gateway(database_url, "translate", "record", SAMPLE)
-    assert usage.returncode == 2 and "--profile" in usage.stderr
+    assert usage.returncode == 2
+    assert "--profile" in usage.stderr
 
 
 def test_a_broken_profiles_folder_is_named_in_one_line(database_url, tmp_path):
@@ -92,4 +96,5 @@ def test_a_broken_profiles_folder_is_named_in_one_line(database_url, tmp_path):
     (folder / "xx").mkdir(parents=True)
     (folder / "xx" / "broken.yaml").write_text("name: xx-broken\nformat: fax\ndescription: d\n")
     line = one_clear_line(gateway(database_url, "profiles", "list", profiles=folder))
-    assert "profiles/xx/broken.yaml" in line and "format" in line
+    assert "profiles/xx/broken.yaml" in line
+    assert "format" in line

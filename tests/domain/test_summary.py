@@ -78,7 +78,7 @@ def test_merge_takes_the_patient_from_the_newest_and_joins_the_lists():
 
 
 def test_merge_of_nothing_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nothing to merge"):
         merge_records([])
 
 

@@ -98,5 +98,5 @@ def test_unusable_maps_are_refused_with_the_file_name(tmp_path, data, says):
 def test_a_file_that_is_not_json_is_refused(tmp_path):
     path = tmp_path / "map.json"
     path.write_text("{not json")
-    with pytest.raises(ConceptMapError, match="map.json: not a readable JSON file"):
+    with pytest.raises(ConceptMapError, match=r"map\.json: not a readable JSON file"):
         load_concept_map(path)

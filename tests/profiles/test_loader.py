@@ -90,7 +90,8 @@ MINIMAL = "name: xx-test\ncountry: XX\nformat: fhir\ndescription: d\n"
         ),
         (
             "xx/a.yaml",
-            "name: xx-test\nformat: fhir\ndescription: d\nidentifiers: [{system: 'urn:oid:1.2.3'}]\n",
+            "name: xx-test\nformat: fhir\ndescription: d\n"
+            "identifiers: [{system: 'urn:oid:1.2.3'}]\n",
             "a generic profile must give each identifier's country",
         ),
         ("conceptmaps/bad.json", "{}", "bad.json: not a FHIR ConceptMap"),
@@ -107,7 +108,7 @@ def test_a_broken_file_stops_the_load_naming_it(folder, relative, text, says):
 def test_two_profiles_with_one_name_are_refused(folder):
     duplicate = (folder / "nl" / "nl-zib-fhir.yaml").read_text()
     add(folder, "nl/copy.yaml", duplicate)
-    with pytest.raises(ProfileError, match="two files define the profile name 'nl-zib-fhir'"):
+    with pytest.raises(ProfileError, match=r"two files define the profile name 'nl-zib-fhir'"):
         load_profiles(folder)
 
 
@@ -118,7 +119,7 @@ def test_one_system_claimed_by_two_countries_is_refused(folder):
     theirs = mine.replace("xx-test", "yy-test").replace("XX", "YY")
     add(folder, "xx/a.yaml", mine + "\n")
     add(folder, "yy/a.yaml", theirs + "\n")
-    with pytest.raises(ProfileError, match="claimed by XX .* and YY"):
+    with pytest.raises(ProfileError, match=r"claimed by XX .* and YY"):
         load_profiles(folder)
 
 
@@ -149,13 +150,15 @@ def test_country_policies_load_and_decide_the_research_default(folder):
     "text",
     [
         "country: XX\nresearch: permit\n",
-        "country: XX\npatient_summary: {purposes: [SHOP], recipient_countries: ['*']}\nresearch: permit\n",
-        "country: XX\npatient_summary: {purposes: [], recipient_countries: ['*']}\nresearch: maybe\n",
+        "country: XX\npatient_summary: {purposes: [SHOP], recipient_countries: ['*']}\n"
+        "research: permit\n",
+        "country: XX\npatient_summary: {purposes: [], recipient_countries: ['*']}\n"
+        "research: maybe\n",
     ],
 )
 def test_a_broken_policy_stops_the_load(folder, text):
     add(folder, "xx/policy.yaml", text)
-    with pytest.raises(ProfileError, match="xx/policy.yaml"):
+    with pytest.raises(ProfileError, match=r"xx/policy\.yaml"):
         load_profiles(folder)
 
 
