@@ -28,7 +28,7 @@ from gateway.profiles.codesystems import EDQM, ICD_O_3
 from gateway.profiles.loader import ProfileSet
 from gateway.profiles.model import ConceptMapBinding, Finding, Profile
 
-__all__ = ["EU_SYSTEMS", "Translation", "apply_profile"]
+__all__ = ["EU_SYSTEMS", "Translation", "apply_profile", "is_eu_system"]
 
 # Code systems a receiving member state can read without the sender's national tables: the
 # eHDSI Master Value Catalogue's and the IPS's (reference/national-records.md §3).
@@ -167,11 +167,20 @@ def _at_path(node: Any, path: list[str], fn: Callable[[Concept, str], Concept], 
     return replace(cast(Any, node), **changes)
 
 
+# HL7's own international code systems (interpretation flags, statuses, absent reasons) are
+# read the same way in every member state.
+_INTERNATIONAL_PREFIXES = ("http://terminology.hl7.org/CodeSystem/", "http://hl7.org/fhir/")
+
+
+def is_eu_system(system: str) -> bool:
+    return system in EU_SYSTEMS or system.startswith(_INTERNATIONAL_PREFIXES)
+
+
 def _unmapped(record: PatientRecord) -> list[Finding]:
     return [
         Finding(where, _kept_as_sent(concept))
         for where, concept in record.concepts()
-        if not any(c.system in EU_SYSTEMS for c in concept.codings)
+        if not any(is_eu_system(c.system) for c in concept.codings)
     ]
 
 

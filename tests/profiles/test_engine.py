@@ -190,3 +190,9 @@ def test_codes_in_other_lists_are_not_touched_by_a_binding():
     observation = Observation(Concept((national,)))
     result = run(record(results=(observation,)))
     assert result.record.results[0].code.codings == (national,)
+
+
+def test_hl7_international_code_systems_count_as_readable_everywhere():
+    flag = Concept.of("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "H")
+    observation = Observation(Concept.of(LOINC, "2345-7"), interpretation=flag)
+    assert run(record(vital_signs=(observation,))).findings == ()
