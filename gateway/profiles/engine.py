@@ -89,15 +89,15 @@ def apply_profile(
 
 def _require_identity(record: PatientRecord) -> None:
     if not record.patient.identifiers:
-        raise RecordRejected("the record names no patient identifier", "Patient.identifier")
+        raise RecordRejected("the record names no patient identifier", "patient.identifiers")
     if record.patient.birth_date is None:
-        raise RecordRejected("the record gives no birth date", "Patient.birthDate")
+        raise RecordRejected("the record gives no birth date", "patient.birth_date")
 
 
 def _checked(
     identifier: Identifier, index: int, profile: Profile, found: list[Finding]
 ) -> Identifier:
-    where = f"Patient.identifier[{index}]"
+    where = f"patient.identifiers[{index}]"
     rule = profile.identifier_rule(identifier.system)
     value = identifier.value.strip()
     if rule is None:
@@ -170,10 +170,14 @@ def _at_path(node: Any, path: list[str], fn: Callable[[Concept, str], Concept], 
 # HL7's own international code systems (interpretation flags, statuses, absent reasons) are
 # read the same way in every member state.
 _INTERNATIONAL_PREFIXES = ("http://terminology.hl7.org/CodeSystem/", "http://hl7.org/fhir/")
+_EXTERNAL = "http://hl7.org/fhir/sid/"
 
 
 def is_eu_system(system: str) -> bool:
-    return system in EU_SYSTEMS or system.startswith(_INTERNATIONAL_PREFIXES)
+    # http://hl7.org/fhir/sid/ names external systems, national ones among them (ICD-9-CM).
+    if system in EU_SYSTEMS:
+        return True
+    return system.startswith(_INTERNATIONAL_PREFIXES) and not system.startswith(_EXTERNAL)
 
 
 def _unmapped(record: PatientRecord) -> list[Finding]:

@@ -120,10 +120,10 @@ def full_record() -> PatientRecord:
             MedicationUse(
                 Concept(
                     (
-                        Code(PZN, "06313728"),
-                        Code(ATC, "C09AA05", "ramipril"),
+                        Code(PZN, "06313728"),  # gematik's ePA example: Sumatriptan
+                        Code(ATC, "N02CC01", "sumatriptan"),
                     ),
-                    "Ramipril 5 mg Tabletten",
+                    "Sumatriptan-1a Pharma 100 mg Tabletten",
                 ),
                 status="active",
                 start="2016-06-01",

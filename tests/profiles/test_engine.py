@@ -94,20 +94,20 @@ def test_a_record_without_identifier_is_rejected_at_patient_identifier():
     no_ids = replace(record(), patient=replace(record().patient, identifiers=()))
     with pytest.raises(RecordRejected) as caught:
         run(no_ids)
-    assert caught.value.location == "Patient.identifier"
+    assert caught.value.location == "patient.identifiers"
     assert caught.value.status == 422
 
 
 def test_a_record_without_birth_date_is_rejected():
     with pytest.raises(RecordRejected) as caught:
         run(record(birth=None))
-    assert caught.value.location == "Patient.birthDate"
+    assert caught.value.location == "patient.birth_date"
 
 
 def test_a_failed_check_warns_without_quoting_the_value():
     result = run(record(Identifier(KVNR, "A123456789")))
     assert result.findings == (
-        Finding("Patient.identifier[0]", f"{KVNR}: check digit does not match"),
+        Finding("patient.identifiers[0]", f"{KVNR}: check digit does not match"),
     )
     assert "A123456789" not in str(result.findings)
 
@@ -115,7 +115,7 @@ def test_a_failed_check_warns_without_quoting_the_value():
 def test_a_failed_check_rejects_when_the_profile_says_so():
     with pytest.raises(RecordRejected) as caught:
         run(record(Identifier(KVNR, "A123456789")), profile(on_failure="reject"))
-    assert caught.value.location == "Patient.identifier[0]"
+    assert caught.value.location == "patient.identifiers[0]"
     assert "A123456789" not in caught.value.message
 
 
@@ -128,7 +128,7 @@ def test_an_alias_is_written_with_the_profiles_system_uri():
 def test_an_identifier_outside_the_profile_is_checked_by_the_registry():
     bsn = Identifier("http://fhir.nl/fhir/NamingSystem/bsn", "111222334")
     result = run(record(Identifier(KVNR, "A123456780"), bsn))
-    assert [f.location for f in result.findings] == ["Patient.identifier[1]"]
+    assert [f.location for f in result.findings] == ["patient.identifiers[1]"]
 
 
 def test_country_comes_from_the_profile_then_the_identifier_then_the_gateway():

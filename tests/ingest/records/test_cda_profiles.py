@@ -174,15 +174,15 @@ def _with_codice_fiscale(value: str) -> bytes:
 def test_the_italian_profile_rejects_a_codice_fiscale_that_fails_its_check() -> None:
     with pytest.raises(RecordRejected) as caught:
         translate(_with_codice_fiscale("RSSMRA80A01H501Z"), "it-ehdsi-cda")
-    assert caught.value.location == "Patient.identifier[0]"
+    assert caught.value.location == "patient.identifiers[0]"
     assert "RSSMRA80A01H501Z" not in str(caught.value)
 
 
 def test_the_generic_profile_only_warns_about_it() -> None:
     result = translate(_with_codice_fiscale("RSSMRA80A01H501Z"), "generic-ehdsi-cda")
     assert result.translation.record.patient.country == "IT"
-    assert [str(f) for f in result.translation.findings if f.location.startswith("Patient")] == [
-        "Patient.identifier[0]: http://hl7.it/sid/codiceFiscale: check digit does not match"
+    assert [str(f) for f in result.translation.findings if f.location.startswith("patient.")] == [
+        "patient.identifiers[0]: http://hl7.it/sid/codiceFiscale: check digit does not match"
     ]
 
 

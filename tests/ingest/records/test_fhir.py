@@ -82,7 +82,7 @@ def test_isik_patient_wrong_kvnr_check_digit_is_a_warning(isik_patient: Translat
     # The shipped profile warns (profiles/de/de-isik-fhir.yaml says why).
     found = isik_patient.translation.findings
     assert any(
-        f.location == "Patient.identifier[0]" and f.message == f"{KVNR}: check digit does not match"
+        f.location == "patient.identifiers[0]" and f.message == f"{KVNR}: check digit does not match"
         for f in found
     )
     document_patient = resources(isik_patient.bundle, "Patient")[0]
@@ -102,7 +102,7 @@ def test_isik_patient_wrong_kvnr_is_refused_by_a_rejecting_profile(shared: Path)
     with pytest.raises(RecordRejected) as refused:
         apply_profile(reading.record, strict, profiles, default_country="DE")
     assert refused.value.status == 422
-    assert refused.value.location == "Patient.identifier[0]"
+    assert refused.value.location == "patient.identifiers[0]"
     assert "A123456789" not in str(refused.value)
 
 

@@ -368,7 +368,7 @@ def test_a_patient_without_a_birth_date_is_refused_by_the_engine() -> None:
     assert record(json.dumps(absent).encode()).patient.birth_date is None
     with pytest.raises(RecordRejected) as refused:
         translate(json.dumps(absent).encode(), "de-isik-fhir")
-    assert refused.value.location == "Patient.birthDate"
+    assert refused.value.location == "patient.birth_date"
 
 
 # --- names and identifiers, as the profile says --------------------------------------------

@@ -514,7 +514,7 @@ EDITS = {
     "ssin-check-digit": (
         minimal(patient={"patient_ssin": "79080412345"}),
         RecordRejected,
-        "Patient.identifier[0]",  # the profile rejects a failed check
+        "patient.identifiers[0]",  # the profile rejects a failed check
     ),
 }
 
