@@ -16,11 +16,11 @@ from typing import Literal
 
 from gateway.domain.records import Identifier, PatientRecord
 from gateway.domain.summary import current_records, diagnosis_codes, merge_records
-from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, TooLarge
+from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, RecordError, TooLarge
 from gateway.fhir import build_document
 from gateway.fhir.datatypes import Json
 from gateway.fhir.resources import patient as patient_resource
-from gateway.ingest.records import reader_for
+from gateway.ingest.records import check_mapping, reader_for
 from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
 from gateway.profiles.model import Finding, Profile
@@ -31,11 +31,20 @@ __all__ = ["RecordService", "Stored", "Translated", "open_profiles"]
 
 
 def open_profiles(folder: Path) -> ProfileSet:
-    """The installed profiles. :raises Misconfigured: naming the file and what is wrong."""
+    """The installed profiles, each mapping compiled as its reader will use it.
+
+    :raises Misconfigured: naming the file and what is wrong.
+    """
     try:
-        return load_profiles(folder)
+        profiles = load_profiles(folder)
     except ProfileError as exc:
         raise Misconfigured(f"profiles: {exc}") from None
+    for profile in profiles:
+        try:
+            check_mapping(profile)
+        except RecordError as exc:
+            raise Misconfigured(f"profiles: {profile.source}: mapping: {exc.detail}") from None
+    return profiles
 
 
 Outcome = Literal["created", "updated", "unchanged", "superseded"]

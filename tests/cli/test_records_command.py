@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -98,3 +99,15 @@ def test_a_broken_profiles_folder_is_named_in_one_line(database_url, tmp_path):
     line = one_clear_line(gateway(database_url, "profiles", "list", profiles=folder))
     assert "profiles/xx/broken.yaml" in line
     assert "format" in line
+
+
+def test_a_mapping_only_the_reader_can_judge_is_refused_at_start(database_url, tmp_path):
+    folder = tmp_path / "profiles"
+    shutil.copytree(REPO / "profiles", folder)
+    profile = folder / "it" / "it-ehdsi-cda.yaml"
+    text = profile.read_text()
+    # Two record lists claiming one section: valid for the schema, not for the reader.
+    profile.write_text(text.replace('      codes: ["48765-2"]', '      codes: ["10160-0"]', 1))
+    line = one_clear_line(gateway(database_url, "profiles", "list", profiles=folder))
+    assert "it-ehdsi-cda.yaml: mapping:" in line
+    assert "10160-0" in line

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from gateway.domain.records import PatientRecord
 from gateway.profiles.model import Finding, Profile, SourceFormat
 
-__all__ = ["Reader", "Reading", "reader_for"]
+__all__ = ["Reader", "Reading", "check_mapping", "reader_for"]
 
 
 class Reading(NamedTuple):
@@ -56,3 +56,28 @@ def reader_for(source_format: SourceFormat) -> Reader:
     from gateway.ingest.records.registry_csv import read_registry_csv
 
     return read_registry_csv
+
+
+def check_mapping(profile: Profile) -> None:
+    """Compile the profile's ``mapping`` as its reader will, so that what the schema cannot
+    see (two lists claiming one CDA section, a date pattern without its year) stops the
+    gateway at start-up rather than failing the first record.
+
+    :raises RecordError: (location ``profile``) naming what is wrong.
+    """
+    if profile.format == "ehdsi-cda":
+        from gateway.ingest.records.cda_mapping import mapping_of
+
+        mapping_of(profile)
+    elif profile.format == "hl7v2":
+        from gateway.ingest.records.hl7v2_mapping import mapping_for
+
+        mapping_for(profile)
+    elif profile.format == "fhir":
+        from gateway.ingest.records.fhir_mapping import FhirMapping
+
+        FhirMapping.of(profile)
+    else:
+        from gateway.ingest.records.registry_csv_layout import compile_layout
+
+        compile_layout(profile)
