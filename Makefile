@@ -26,6 +26,9 @@ run: $(STAMP)
 	@echo "Gateway for $${GATEWAY_COUNTRY:-DE} on http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}"
 	@echo "  Beacon:   http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/info"
 	@echo "  Variants: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/g_variants?geneId=BRCA2"
+	@echo "  Cohort:   http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/individuals?filters=ICD10:E11"
+	@echo "  FHIR:     http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/metadata"
+	@echo "  Summary:  http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/Patient/\$$summary?identifier=SYSTEM%7CVALUE (the example citizen above)"
 	@echo "  API docs: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/docs"
 	@echo ""
 	$(BIN)/gateway serve
@@ -48,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.query
 	$(BIN)/python -m bench.carriers
+	$(BIN)/python -m bench.records
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway.cli.common import Progress, database
 from gateway.services.demo import DEMO_DATASET, load_demo
+from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
 
 
@@ -16,7 +17,8 @@ def register(commands: Any) -> None:
         "demo",
         help="load the demo data into the configured database",
         description=f"Generate the deterministic synthetic cohort (VCF + sample manifest) "
-        f"under --out and ingest it as dataset {DEMO_DATASET!r}. Loading twice changes nothing.",
+        f"under --out and ingest it as dataset {DEMO_DATASET!r}, then a German national record "
+        "(ISiK FHIR) for each linked citizen. Loading twice changes nothing.",
     )
     demo.add_argument(
         "--out",
@@ -29,11 +31,21 @@ def register(commands: Any) -> None:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress("demo")
+    profiles = open_profiles(settings.profiles_dir)
     async with database(settings) as db:
+        records = RecordService(
+            db, profiles, country=settings.country, max_bytes=settings.record_max_bytes
+        )
         try:
-            report = await load_demo(db, args.out, progress)
+            report = await load_demo(db, args.out, records, progress)
         finally:
             progress.close()
-    state = "already loaded" if report.already_ingested else f"{report.variants} variants stored"
-    print(f"{report.dataset}: {state} ({report.samples} samples)")
+    variants = report.variants
+    state = (
+        "already loaded" if variants.already_ingested else f"{variants.variants} variants stored"
+    )
+    print(f"{variants.dataset}: {state} ({variants.samples} samples)")
+    print(f"national records: {report.records_stored} of {report.records} stored")
+    if report.example_identifier:
+        print(f"example citizen: {report.example_identifier}")
     return 0

@@ -111,6 +111,10 @@ class RecordService:
         )
         return Translated(profile, reading.key, translation.record, translation.findings)
 
+    async def translate_async(self, data: bytes, profile_name: str) -> Translated:
+        """:meth:`translate` in a worker thread."""
+        return await asyncio.to_thread(self.translate, data, profile_name)
+
     def document(self, record: PatientRecord, patient_id: str | None = None) -> Json:
         """A fresh IPS document for ``record``: new id, stamped now."""
         return build_document(
@@ -125,7 +129,7 @@ class RecordService:
 
     async def ingest(self, data: bytes, profile_name: str) -> Stored:
         """Translate and store one record for its patient (found by any of its identifiers)."""
-        translated = await asyncio.to_thread(self.translate, data, profile_name)
+        translated = await self.translate_async(data, profile_name)
         record = translated.record
         identifiers = record.patient.identifiers
         async with self._db().write() as connection:
