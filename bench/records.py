@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.records: the shared corpus is not at {args.shared}", file=sys.stderr)
         return 1
     profiles = load_profiles(REPO / "profiles")
-    print(f"{'source':34} {'docs':>5} {'parse/s':>9} {'translate/s':>12} {'ratio':>6}  stages ms/doc")
+    heading = f"{'source':34} {'docs':>5} {'parse/s':>9} {'translate/s':>12} {'ratio':>6}"
+    print(f"{heading}  stages ms/doc")
     for source in sources(args.shared):
         if not source.messages:
             print(f"{source.label:34} no messages found", file=sys.stderr)

@@ -23,7 +23,7 @@ from gateway.domain.records import (
 )
 from gateway.errors import RecordRejected
 from gateway.profiles.conceptmaps import ConceptMap, Target
-from gateway.profiles.engine import apply_profile
+from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileSet
 from gateway.profiles.model import ConceptMapBinding, Finding, IdentifierRule, Profile
 
@@ -83,7 +83,7 @@ def record(
     return PatientRecord(patient=patient, **lists)  # type: ignore[arg-type]
 
 
-def run(item: PatientRecord, used: Profile | None = None, default: str = "FR"):  # type: ignore[no-untyped-def]
+def run(item: PatientRecord, used: Profile | None = None, default: str = "FR") -> Translation:
     chosen = used or profile()
     return apply_profile(
         item, chosen, ProfileSet([chosen], [GM_TO_WHO, LAB_TO_LOINC]), default_country=default

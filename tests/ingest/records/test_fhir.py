@@ -81,10 +81,8 @@ def test_isik_patient_keeps_only_the_national_identifier(isik_patient: Translate
 def test_isik_patient_wrong_kvnr_check_digit_is_a_warning(isik_patient: Translated) -> None:
     # The shipped profile warns (profiles/de/de-isik-fhir.yaml says why).
     found = isik_patient.translation.findings
-    assert any(
-        f.location == "patient.identifiers[0]" and f.message == f"{KVNR}: check digit does not match"
-        for f in found
-    )
+    wrong_digit = f"{KVNR}: check digit does not match"
+    assert any(f.location == "patient.identifiers[0]" and f.message == wrong_digit for f in found)
     document_patient = resources(isik_patient.bundle, "Patient")[0]
     assert document_patient["identifier"] == [{"system": KVNR, "value": "A123456789"}]
 
