@@ -199,14 +199,22 @@ class Concept:
         return next((c for c in self.codings if c.system == system), None)
 
 
+Comparator = Literal["<", "<=", ">=", ">"]
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """A measured amount; ``system`` + ``code`` give the coded unit (UCUM for results)."""
+    """A measured amount; ``system`` + ``code`` give the coded unit (UCUM for results).
+
+    ``comparator`` says the real value lies beyond ``value`` (a result reported as ``<0.5``:
+    below the limit of detection), as FHIR ``Quantity.comparator`` does.
+    """
 
     value: Decimal
     unit: str | None = None
     system: str | None = None
     code: str | None = None
+    comparator: Comparator | None = None
 
     def __post_init__(self) -> None:
         if not self.value.is_finite():
@@ -214,19 +222,38 @@ class Quantity:
         if self.code is not None and self.system is None:
             raise ValueError("a coded unit needs its system")  # FHIR qty-3
         require_text(self.unit, "unit")
+        one_of(self.comparator, Comparator, "quantity comparator")
+
+
+@dataclass(frozen=True, slots=True)
+class DateValue:
+    """An observation value that is a date or dateTime (a pregnancy's expected delivery date)."""
+
+    date: str
+
+    def __post_init__(self) -> None:
+        check_datetime(self.date, "date value")
+
+
+NameUse = Literal["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"]
 
 
 @dataclass(frozen=True, slots=True)
 class HumanName:
+    """A name; ``use`` tells a legal (``official``) name from the one in use (``usual``) or a
+    birth name (``maiden``), as FHIR's NameUse does."""
+
     family: str | None = None
     given: tuple[str, ...] = ()
     text: str | None = None
+    use: NameUse | None = None
 
     def __post_init__(self) -> None:
         if self.family is None and not self.given and self.text is None:
             raise ValueError("a name needs a family name, a given name or a text")
         for part in (self.family, self.text, *self.given):
             require_text(part, "name part")
+        one_of(self.use, NameUse, "name use")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from gateway.domain.clinical_values import (
     Address,
     Code,
     Concept,
+    DateValue,
     HumanName,
     Organization,
     Patient,
@@ -66,6 +67,7 @@ __all__ = [
     "Code",
     "Component",
     "Concept",
+    "DateValue",
     "DeviceUse",
     "HumanName",
     "Identifier",
@@ -188,14 +190,19 @@ class Immunization:
 
 @dataclass(frozen=True, slots=True)
 class Procedure:
+    """A procedure; ``date`` is when it was done, or began when ``end`` is given (a course of
+    radiotherapy)."""
+
     code: Concept
     date: str | None = None
     status: ProcedureStatus = "completed"
     body_site: Concept | None = None
+    end: str | None = None
 
     def __post_init__(self) -> None:
         one_of(self.status, ProcedureStatus, "procedure status")
-        optional_datetimes(date=self.date)
+        optional_datetimes(date=self.date, end=self.end)
+        check_order(self.date, self.end, "procedure")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,7 @@ class DeviceUse:
 
 
 # An int is a count (pregnancy outcomes: number of live births); a measurement is a Quantity.
-Value = Quantity | Concept | str | int
+Value = Quantity | Concept | DateValue | str | int
 
 
 def _check_value(value: Value | None) -> None:
@@ -246,12 +253,14 @@ class Observation:
     components: tuple[Component, ...] = ()
     interpretation: Concept | None = None
     note: str | None = None
+    reference_range: str | None = None  # as the laboratory wrote it ("3.5-5.1", "<200")
 
     def __post_init__(self) -> None:
         one_of(self.status, ObservationStatus, "observation status")
         optional_datetimes(effective=self.effective)
         _check_value(self.value)
         require_text(self.note, "note")
+        require_text(self.reference_range, "reference range")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ DEVICE = IPS + "Device-uv-ips"
 LAB_RESULT = IPS + "Observation-results-laboratory-pathology-uv-ips"
 PREGNANCY_STATUS = IPS + "Observation-pregnancy-status-uv-ips"
 PREGNANCY_OUTCOME = IPS + "Observation-pregnancy-outcome-uv-ips"
+PREGNANCY_EDD = IPS + "Observation-pregnancy-edd-uv-ips"
 TOBACCO_USE = IPS + "Observation-tobaccouse-uv-ips"
 ALCOHOL_USE = IPS + "Observation-alcoholuse-uv-ips"
 # Vital signs use the FHIR core profile (the sectionVitalSigns entry slice names it).

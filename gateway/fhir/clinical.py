@@ -102,7 +102,9 @@ def procedure(item: Procedure, resource_id: str, refs: Refs) -> Json:
     out["status"] = item.status
     out["code"] = concept(item.code)
     out["subject"] = reference(refs.patient)
-    if item.date is not None:
+    if item.end is not None:
+        out["performedPeriod"] = period(item.date, item.end)
+    elif item.date is not None:
         out["performedDateTime"] = item.date
     else:
         out["_performedDateTime"] = absent()  # Procedure-uv-ips: performed[x] 1..1

@@ -14,6 +14,7 @@ from gateway.domain.records import (
     Address,
     Code,
     Concept,
+    DateValue,
     HumanName,
     Identifier,
     Quantity,
@@ -55,7 +56,7 @@ def number(value: Decimal) -> int | float:
 
 def quantity(value: Quantity) -> Json:
     out: Json = {"value": number(value.value)}
-    for key in ("unit", "system", "code"):
+    for key in ("comparator", "unit", "system", "code"):
         if getattr(value, key) is not None:
             out[key] = getattr(value, key)
     return out
@@ -67,6 +68,8 @@ def value_element(value: Value) -> tuple[str, Json | str | int]:
         return "valueQuantity", quantity(value)
     if isinstance(value, Concept):
         return "valueCodeableConcept", concept(value)
+    if isinstance(value, DateValue):
+        return "valueDateTime", value.date
     if isinstance(value, int):
         return "valueInteger", value
     return "valueString", value
@@ -78,6 +81,8 @@ def identifier(value: Identifier) -> Json:
 
 def human_name(value: HumanName) -> Json:
     out: Json = {}
+    if value.use is not None:
+        out["use"] = value.use
     if value.text is not None:
         out["text"] = value.text
     if value.family is not None:

@@ -22,6 +22,7 @@ from gateway.domain.records import (
     UCUM,
     Component,
     Concept,
+    DateValue,
     Observation,
     Quantity,
     Section,
@@ -49,6 +50,7 @@ _BY_CODE: dict[Section, tuple[tuple[frozenset[str], tuple[type, ...], str], ...]
             (int,),
             canonical.PREGNANCY_OUTCOME,
         ),
+        (frozenset({"11778-8", "11779-6", "11780-4"}), (DateValue,), canonical.PREGNANCY_EDD),
     ),
     Section.SOCIAL_HISTORY: (
         (frozenset({"72166-2"}), (Concept,), canonical.TOBACCO_USE),
@@ -146,6 +148,8 @@ def observation(
         out["interpretation"] = [concept(item.interpretation)]
     if item.note is not None:
         out["note"] = [{"text": item.note}]
+    if item.reference_range is not None:
+        out["referenceRange"] = [{"text": item.reference_range}]
     if item.components:
         out["component"] = [_component(c) for c in item.components]
     return out

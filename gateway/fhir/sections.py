@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from gateway.domain.records import (
     LOINC,
     Concept,
+    DateValue,
     Observation,
     PatientRecord,
     Problem,
@@ -131,7 +132,7 @@ def _procedures(record: PatientRecord, ids: Ids, refs: Refs) -> list[Entry]:
     return [
         Entry(
             clinical.procedure(item, ids(f"procedures/{index}"), refs),
-            (item.code.label, item.date, item.status),
+            (item.code.label, _span(item.date, item.end) if item.end else item.date, item.status),
         )
         for index, item in enumerate(record.procedures)
     ]
@@ -164,9 +165,12 @@ def _shown(value: Value | None) -> str:
     if value is None:
         return "unknown"
     if isinstance(value, Quantity):
-        return " ".join(filter(None, (str(value.value), value.unit or value.code)))
+        amount = f"{value.comparator or ''}{value.value}"
+        return " ".join(filter(None, (amount, value.unit or value.code)))
     if isinstance(value, Concept):
         return value.label
+    if isinstance(value, DateValue):
+        return value.date
     return str(value)
 
 

@@ -17,6 +17,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ from gateway.domain.records import (
     UCUM,
     Component,
     Concept,
+    DateValue,
+    HumanName,
     Observation,
     PatientRecord,
+    Procedure,
     Quantity,
     Section,
 )
@@ -598,3 +602,51 @@ def slice_profiles(profiles: Path) -> dict[str, set[str]]:
 def xhtml(div: str) -> ET.Element:
     # Our own output, no DTD or entity declarations: nothing for an XML bomb to use.
     return ET.fromstring(div)  # noqa: S314 (the builder's output, not outside input)
+
+
+def test_comparators_ranges_name_uses_periods_and_dates_reach_the_document():
+    base = records.full_record()
+    official = HumanName("Testperson", ("Erika",), use="official")
+    maiden = HumanName("Beispiel", use="maiden")
+    patient = replace(base.patient, names=(official, maiden))
+    crp = Observation(
+        Concept.of(LOINC, "1988-5", "C reactive protein"),
+        Quantity(Decimal("0.5"), "mg/L", UCUM, "mg/L", comparator="<"),
+        effective="2024-04-10",
+        reference_range="<5 mg/L",
+    )
+    edd = Observation(Concept.of(LOINC, "11778-8"), DateValue("2024-12-01"), effective="2024-05-01")
+    radiotherapy = Procedure(
+        Concept(text="Radiotherapie Brust links, 50 Gy in 25 Fraktionen"),
+        date="2023-08-14",
+        end="2023-09-18",
+    )
+    record = replace(
+        base, patient=patient, results=(crp,), pregnancy=(edd,), procedures=(radiotherapy,)
+    )
+    document = build(record)
+    assert fv.document_errors(document) == []
+    (result,) = section_resources(document, "30954-2")
+    assert result["valueQuantity"]["comparator"] == "<"
+    assert result["referenceRange"] == [{"text": "<5 mg/L"}]
+    (due,) = section_resources(document, "10162-6")
+    assert due["valueDateTime"] == "2024-12-01"
+    assert claimed(due) == [
+        "http://hl7.org/fhir/uv/ips/StructureDefinition/Observation-pregnancy-edd-uv-ips"
+    ]
+    (done,) = section_resources(document, "47519-4")
+    assert done["performedPeriod"] == {"start": "2023-08-14", "end": "2023-09-18"}
+    person = next(
+        e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert [n.get("use") for n in person["name"]] == ["official", "maiden"]
+    narrative = composition(document)["section"]
+    shown = json.dumps(narrative)
+    assert "&lt;0.5 mg/L" in shown
+    assert "2023-08-14" in shown
+    assert "2023-09-18" in shown
+
+
+def test_a_procedure_cannot_end_before_it_starts():
+    with pytest.raises(ValueError, match="procedure ends before it starts"):
+        Procedure(Concept(text="x"), date="2023-09-18", end="2023-08-14")
