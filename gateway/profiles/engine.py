@@ -99,12 +99,14 @@ def _checked(
 ) -> Identifier:
     where = f"patient.identifiers[{index}]"
     rule = profile.identifier_rule(identifier.system)
-    value = identifier.value.strip()
     if rule is None:
+        registered = identifiers.system_for(identifier.system)
+        value = identifiers.normalize_value(registered and registered.key, identifier.value)
         result = identifiers.check(identifier.system, value)  # unknown systems pass unchecked
         if not result.valid:
             found.append(Finding(where, f"{identifier.system}: {result.reason}"))
         return Identifier(identifier.system, value)
+    value = identifiers.normalize_value(rule.check, identifier.value)
     if rule.check is not None:
         result = identifiers.check_with(rule.check, value)
         if not result.valid:

@@ -47,6 +47,7 @@ __all__ = [
     "check_with",
     "country_of",
     "normalize_system",
+    "normalize_value",
     "system_for",
 ]
 
@@ -118,6 +119,14 @@ def _pzn(value: str) -> None:
         raise InvalidChecksum
 
 
+def _codice_fiscale(value: str) -> None:
+    # python-stdnum's codicefiscale also accepts an 11-digit number, which is a company's
+    # VAT number (partita IVA), not a person's fiscal code.
+    if len(codicefiscale.compact(value)) != 16:
+        raise InvalidLength
+    codicefiscale.validate(value)
+
+
 def _samordningsnummer(value: str) -> None:
     # python-stdnum's personnummer rejects coordination numbers, whose day is the birth day
     # + 60; otherwise they follow the personnummer rules (Luhn over YYMMDDNNNC).
@@ -179,7 +188,7 @@ _REGISTRY: tuple[_Entry, ...] = (
         "IT",
         "Codice fiscale",
         ("http://hl7.it/sid/codiceFiscale", "urn:oid:2.16.840.1.113883.2.9.4.3.2"),
-        codicefiscale.validate,
+        _codice_fiscale,
     ),
     _entry("fr-ins-nir", "FR", "INS-NIR", ("urn:oid:1.2.250.1.213.1.4.8",), nir.validate),
     # The note verifies the NIR key only; NIA values have no verified example.
@@ -293,6 +302,23 @@ def check(system_uri_or_oid: str, value: str) -> CheckResult:
     if entry is None:
         return CheckResult(valid=True, known=False, checked=False)
     return _run(entry, value)
+
+
+# Spellings a clerk or a system may add: blanks, dots, dashes, slashes, lower case. The
+# canonical value is the number as its issuer writes it without separators.
+_SEPARATORS = str.maketrans("", "", " .-/\t")
+# Whose separators carry meaning and stay: a personnummer's "+" or "-" tells the century.
+_KEEP_SPELLING = frozenset({"se-personnummer", "se-samordningsnummer"})
+
+
+def normalize_value(key: str | None, value: str) -> str:
+    """``value`` in its canonical spelling for the algorithm ``key``: separators removed and
+    letters upper-cased, so ``a123 456 780`` and ``A123456780`` are one identifier. Unknown or
+    absent keys keep the value as given (trimmed): its spelling may carry meaning."""
+    trimmed = value.strip()
+    if key is None or key in _KEEP_SPELLING or by_key(key) is None:
+        return trimmed
+    return trimmed.translate(_SEPARATORS).upper()
 
 
 def by_key(key: str) -> IdentifierSystem | None:

@@ -196,3 +196,8 @@ def test_hl7_international_code_systems_count_as_readable_everywhere():
     flag = Concept.of("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "H")
     observation = Observation(Concept.of(LOINC, "2345-7"), interpretation=flag)
     assert run(record(vital_signs=(observation,))).findings == ()
+
+
+def test_identifiers_are_stored_in_their_canonical_spelling():
+    result = run(record(Identifier(KVNR_OID, " a123 456 780 ")))
+    assert result.record.patient.identifiers == (Identifier(KVNR, "A123456780"),)

@@ -17,6 +17,7 @@ from gateway.profiles.identifiers import (
     IdentifierSystem,
     check,
     country_of,
+    normalize_value,
     system_for,
 )
 
@@ -333,3 +334,26 @@ def test_epsos_sample_codice_fiscale_is_valid(shared: Path) -> None:
     for element in ids:
         assert check(element.get("root", ""), element.get("extension", "")).valid
         assert country_of(element.get("root", "")) == "IT"
+
+
+def test_an_eleven_digit_vat_number_is_not_a_codice_fiscale() -> None:
+    # python-stdnum's codicefiscale.validate routes 11 digits to the partita IVA check.
+    result = check("http://hl7.it/sid/codiceFiscale", "00743110157")
+    assert result == CheckResult(valid=False, reason="wrong length")
+
+
+@pytest.mark.parametrize(
+    ("key", "spelled", "canonical"),
+    [
+        ("de-kvnr-gkv", " a123 456 780 ", "A123456780"),
+        ("nl-bsn", "1112.22.333", "111222333"),
+        ("fr-ins-nir", "2 79 03 51 215 189 89", "279035121518989"),
+        ("it-codice-fiscale", "rssmra80a01h501u", "RSSMRA80A01H501U"),
+        ("be-ssin", "85.07.30-033.28", "85073003328"),
+        ("se-personnummer", "880320-0016", "880320-0016"),  # the dash says the century
+        (None, " local-Id.7 ", "local-Id.7"),
+        ("no-such-key", "a b", "a b"),
+    ],
+)
+def test_values_take_their_canonical_spelling(key, spelled, canonical) -> None:
+    assert normalize_value(key, spelled) == canonical
