@@ -101,7 +101,8 @@ def _checked(
     rule = profile.identifier_rule(identifier.system)
     if rule is None:
         registered = identifiers.system_for(identifier.system)
-        value = identifiers.normalize_value(registered and registered.key, identifier.value)
+        key = registered.key if registered is not None else None
+        value = identifiers.normalize_value(key, identifier.value)
         result = identifiers.check(identifier.system, value)  # unknown systems pass unchecked
         if not result.valid:
             found.append(Finding(where, f"{identifier.system}: {result.reason}"))
