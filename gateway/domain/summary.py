@@ -37,6 +37,9 @@ _LISTS = (
 )
 
 
+_PATIENT_DETAILS = ("names", "birth_date", "gender", "addresses", "telecoms", "country")
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     """A record as the store keeps it: its stream, its order and arrival, and its content."""
@@ -75,9 +78,11 @@ def current_records(stored: Iterable[StoredRecord]) -> list[StoredRecord]:
 
 
 def merge_records(records: Sequence[PatientRecord]) -> PatientRecord:
-    """One record from several, oldest first: the newest gives the patient (with every
-    identifier any of them has), the author, custodian, language and source date; the
-    clinical lists are joined, newest first, each equal statement once.
+    """One record from several, oldest first: each patient detail (name, birth date, sex,
+    addresses, telecoms, country) from the newest record that gives it, with every identifier
+    any of them has; the author, custodian, language and source date from the newest; the
+    clinical lists joined, newest first, each equal statement once. A lab message's sparse PID
+    so never hides the address the admission message gave.
 
     :raises ValueError: for an empty sequence.
     """
@@ -89,7 +94,13 @@ def merge_records(records: Sequence[PatientRecord]) -> PatientRecord:
     ordered = list(reversed(records))
     identifiers = tuple(dict.fromkeys(i for r in ordered for i in r.patient.identifiers))
     lists: dict[str, Any] = {name: _joined(getattr(r, name) for r in ordered) for name in _LISTS}
-    patient = replace(newest.patient, identifiers=identifiers)
+    details: dict[str, Any] = {
+        name: next(
+            (v for r in ordered if (v := getattr(r.patient, name))), getattr(newest.patient, name)
+        )
+        for name in _PATIENT_DETAILS
+    }
+    patient = replace(newest.patient, identifiers=identifiers, **details)
     return replace(newest, patient=patient, **lists)
 
 

@@ -89,3 +89,13 @@ def test_diagnosis_codes_are_icd10_without_dots_from_current_and_past_problems()
         past_problems=(Problem(Concept.of(ICD10, "C50.9"), "resolved", abatement="2020"),),
     )
     assert diagnosis_codes(item) == ["C509", "E119"]
+
+
+def test_patient_details_come_from_the_newest_record_that_gives_them():
+    admission = dated("2024-01-01", patient=records.full_record().patient)
+    sparse = replace(admission.patient, addresses=(), telecoms=(), gender=None)
+    lab = dated("2024-02-01", patient=sparse)
+    merged = merge_records([admission, lab])
+    assert merged.patient.addresses == admission.patient.addresses
+    assert merged.patient.gender == admission.patient.gender
+    assert merged.source_date == "2024-02-01"
