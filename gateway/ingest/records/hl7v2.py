@@ -9,8 +9,10 @@ What is read, and where, is the profile's ``mapping`` (``gateway/profiles/schema
 - ADT: the segments the profile lists (DG1, AL1, PR1) give problems, allergies, procedures
   (:mod:`.hl7v2_clinical`). The key is ``adt``: the patient's master data, so a later A08
   supersedes an A01.
-- ORU: OBX under OBR give results (:mod:`.hl7v2_results`). The key is ``oru:`` and the first
-  OBR's order number, so a corrected result for the same order supersedes the first one.
+- ORU: OBX under OBR give observations (:mod:`.hl7v2_results`), in the list the profile names
+  for their code (an expected delivery date: the pregnancy section), else in its results list.
+  The key is ``oru:`` and the first OBR's order number, so a corrected result for the same
+  order supersedes the first one.
 
 A message is about one patient: a second PID, or a batch of several messages, is refused.
 """
@@ -55,7 +57,7 @@ def read_hl7v2(data: bytes, profile: Profile) -> Reading:
     patient = read_patient(pid, mapping, profile, found)
     lists: dict[str, Any] = {}
     if kind == "oru":
-        lists[mapping.result_list] = read_results(message, mapping, profile, found)
+        lists.update(read_results(message, mapping, profile, found))
     else:
         lists.update(read_clinical(message, mapping, profile, found))
     header = message.header

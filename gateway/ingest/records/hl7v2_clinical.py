@@ -2,14 +2,18 @@
 
 Fields as HL7 v2-to-FHIR maps them: DG1-3 code (DG1-4 its text), DG1-5 onset, DG1-21 ``D``
 deletes; AL1-2 allergen type -> category, AL1-3 allergen, AL1-4 severity -> criticality, AL1-5
-reactions, AL1-6 onset; PR1-3 code (PR1-4 its text), PR1-5 date. Which segment fills which
-list, and the allergen type and severity tables, are the profile's.
+reactions, AL1-6 onset; PR1-3 code (PR1-4 its text), PR1-5 date, and PR1-7 (procedure
+minutes) added to a PR1-5 time gives the end of the procedure's period. Which segment fills
+which list, and the allergen type and severity tables, are the profile's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from gateway.domain.records import Allergy, Concept, Problem, Procedure
@@ -22,6 +26,7 @@ from gateway.profiles.model import Finding, Profile
 __all__ = ["read_clinical"]
 
 _DELETE = "D"  # DG1-21 diagnosis action code: the sender withdraws this diagnosis
+_MINUTES = re.compile(r"\d+(\.\d*)?|\.\d+")  # PR1-7 is NM; a duration is not negative
 
 T = TypeVar("T")
 Reader = Callable[[Segment, Hl7v2Mapping, Profile, list[Finding]], object | None]
@@ -81,8 +86,33 @@ def _procedure(
     if code is None:
         return None
     date = fhir_datetime(pr1.value(5), profile, pr1.where(5))
+    end = _end(pr1, date, found)
     with _refused_at(pr1):
-        return Procedure(code, date=date)
+        return Procedure(code, date=date, end=end)
+
+
+def _end(pr1: Segment, start: str | None, found: list[Finding]) -> str | None:
+    """PR1-5 plus PR1-7 minutes, as HL7 v2-to-FHIR builds performedPeriod.end.
+
+    The end keeps the start's UTC offset: the same instant, even across a daylight saving change.
+    """
+    minutes = pr1.value(7)
+    if not minutes:
+        return None
+    where = pr1.where(7)
+    if not _MINUTES.fullmatch(minutes):
+        found.append(Finding(where, "procedure minutes are not a number: no end"))
+        return None
+    began = _instant(start)
+    if began is None:
+        found.append(Finding(where, "procedure minutes need a PR1-5 time with a zone: no end"))
+        return None
+    try:
+        ended = began + timedelta(seconds=round(Decimal(minutes) * 60))
+    except OverflowError:
+        found.append(Finding(where, "procedure minutes end after the calendar does: no end"))
+        return None
+    return ended.isoformat().replace("+00:00", "Z")
 
 
 _READERS: dict[str, Reader] = {"DG1": _problem, "AL1": _allergy, "PR1": _procedure}
@@ -121,6 +151,13 @@ def _texts(segment: Segment, field: int) -> Iterable[str]:
         text = (rep[1][0] if len(rep) > 1 and rep[1][0] else rep[0][0]) if rep else ""
         if text:
             yield text
+
+
+def _instant(moment: str | None) -> datetime | None:
+    """A FHIR dateTime with a time (and so a zone) as an aware datetime; None for a date."""
+    if moment is None or "T" not in moment:
+        return None
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 @contextmanager

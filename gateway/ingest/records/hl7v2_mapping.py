@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from gateway.domain.clinical_values import NameUse
 from gateway.domain.records import AllergyCategory, Criticality, ObservationStatus, Sex
 from gateway.errors import RecordError
 from gateway.ingest.records.hl7v2_message import CHARSETS
@@ -23,7 +24,7 @@ __all__ = ["FieldRef", "Hl7v2Mapping", "MessageKind", "ValueKind", "mapping_for"
 
 MessageKind = Literal["adt", "oru"]
 ValueKind = Literal["number", "structured-number", "text", "coded", "datetime"]
-ResultList = Literal["results", "vital_signs"]
+ResultList = Literal["results", "vital_signs", "pregnancy", "social_history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Hl7v2Mapping:
     qualification: Qualification | None
     # names, sex, addresses
     name_types: tuple[str, ...] | None
+    name_uses: Mapping[str, NameUse] | None  # XPN-7 -> HumanName.use
     given_list: bool
     sex_codes: Mapping[str, Sex]
     skip_address_types: frozenset[str]
@@ -81,6 +83,7 @@ class Hl7v2Mapping:
     allergy_severities: Mapping[str, Criticality]
     # ORU results
     result_list: ResultList
+    result_lists: Mapping[str, ResultList]  # "system|code" of OBX-3 -> list, before result_list
     effective: tuple[FieldRef, ...]
     value_types: Mapping[str, ValueKind]
     statuses: Mapping[str, ObservationStatus]
@@ -133,6 +136,7 @@ def _typed(data: Mapping[str, Any]) -> Hl7v2Mapping:
         unknown_authority=identifiers.get("unknown_authority"),
         qualification=_qualification(identifiers.get("qualified")),
         name_types=tuple(names["types"]) if "types" in names else None,
+        name_uses=_upper_keys(names["uses"]) if "uses" in names else None,
         given_list=bool(names.get("given_list", False)),
         sex_codes={code.upper(): Sex(sex) for code, sex in data["sex"].items()},
         skip_address_types=frozenset(addresses.get("skip_types", ())),
@@ -141,6 +145,7 @@ def _typed(data: Mapping[str, Any]) -> Hl7v2Mapping:
         allergen_types=_upper_keys(data.get("allergen_types", {})),
         allergy_severities=_upper_keys(data.get("allergy_severities", {})),
         result_list=results.get("list", "results"),
+        result_lists=dict(results.get("by_code", {})),
         effective=tuple(FieldRef.parse(ref) for ref in results.get("effective", ("OBX-14",))),
         value_types=cast(Mapping[str, ValueKind], results["value_types"]),
         statuses=_upper_keys(results["statuses"]),

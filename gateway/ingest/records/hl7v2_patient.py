@@ -1,17 +1,18 @@
 """PID to the record's patient: identifiers (CX), names (XPN), birth date, sex, addresses (XAD)
 and telecoms (XTN), at the fields and with the tables the profile gives.
 
-An identifier's system comes from its assigning authority (CX-4): the profile's identifier
-rules (by OID or by the name the sender uses), then its ``authorities`` table, then the
-authority's own OID, then the profile's ``unknown_authority`` prefix. The engine checks the
-values; the reader only names their systems.
+A name's use comes from its XPN-7 type through the profile's ``names.uses`` table (HL7 table
+0200 -> FHIR NameUse). An identifier's system comes from its assigning authority (CX-4): the
+profile's identifier rules (by OID or by the name the sender uses), then its ``authorities``
+table, then the authority's own OID, then the profile's ``unknown_authority`` prefix. The
+engine checks the values; the reader only names their systems.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from gateway.domain.clinical_values import TelecomSystem
+from gateway.domain.clinical_values import NameUse, TelecomSystem
 from gateway.domain.records import Address, HumanName, Identifier, Patient, Sex, Telecom
 from gateway.errors import RecordRejected
 from gateway.ingest.records.hl7v2_mapping import Hl7v2Mapping
@@ -45,7 +46,7 @@ def read_patient(
 
     :raises RecordRejected: when PID names no one (no name) or holds an impossible birth date.
     """
-    names = _names(pid, mapping)
+    names = _names(pid, mapping, found)
     if not names:
         raise RecordRejected("the patient has no name", pid.where(mapping.names))
     birth = pid.where(mapping.birth_date)
@@ -130,10 +131,14 @@ def _check_qualified(
 # --- names ------------------------------------------------------------------------------------
 
 
-def _names(pid: Segment, mapping: Hl7v2Mapping) -> tuple[HumanName, ...]:
-    typed = [
-        (part(rep, 7), name) for rep in pid.field(mapping.names) if (name := _name(rep, mapping))
-    ]
+def _names(pid: Segment, mapping: Hl7v2Mapping, found: list[Finding]) -> tuple[HumanName, ...]:
+    field = mapping.names
+    typed: list[tuple[str, HumanName]] = []
+    for number, rep in enumerate(pid.field(field), start=1):
+        kind = part(rep, 7)
+        name = _name(rep, kind, mapping, pid.where(field, number), found)
+        if name is not None:
+            typed.append((kind, name))
     if mapping.name_types is None:
         return tuple(name for _, name in typed)
     order = {kind: n for n, kind in enumerate(mapping.name_types)}
@@ -144,7 +149,9 @@ def _names(pid: Segment, mapping: Hl7v2Mapping) -> tuple[HumanName, ...]:
     return tuple(name for _, name in sorted(kept, key=lambda item: item[0]))
 
 
-def _name(rep: Rep, mapping: Hl7v2Mapping) -> HumanName | None:
+def _name(
+    rep: Rep, kind: str, mapping: Hl7v2Mapping, where: str, found: list[Finding]
+) -> HumanName | None:
     family, first, further = part(rep, 1), part(rep, 2), part(rep, 3)
     if mapping.given_list and further:
         # IHE PAM France: XPN-3 lists every given name at birth, the first one included.
@@ -154,7 +161,21 @@ def _name(rep: Rep, mapping: Hl7v2Mapping) -> HumanName | None:
         given = tuple(name for name in (first, further) if name)
     if not family and not given:
         return None
-    return HumanName(family or None, given)
+    return HumanName(family or None, given, use=_use(kind, mapping, where, found))
+
+
+def _use(kind: str, mapping: Hl7v2Mapping, where: str, found: list[Finding]) -> NameUse | None:
+    """The FHIR use of a name of XPN-7 type ``kind``, as the profile's table says."""
+    if mapping.name_uses is None or not kind:
+        return None
+    use = mapping.name_uses.get(kind.upper())
+    if use is None and _kept(kind, mapping):
+        found.append(Finding(where, f"name type {kind} is not in the profile's uses: no use"))
+    return use
+
+
+def _kept(kind: str, mapping: Hl7v2Mapping) -> bool:
+    return mapping.name_types is None or kind in mapping.name_types
 
 
 # --- sex, addresses, telecoms -----------------------------------------------------------------

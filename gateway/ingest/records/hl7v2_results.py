@@ -1,12 +1,18 @@
-"""ORU^R01 results: each OBX under its OBR becomes an observation.
+"""ORU^R01 results: each OBX under its OBR becomes an observation, in the record list the
+profile's ``by_code`` table names for its OBX-3 code (``http://loinc.org|11778-8``: pregnancy),
+else in its ``list``.
 
 OBX-3 is the code, OBX-5 the value read as OBX-2's value type says (the profile maps each v2
 type to a kind: number, structured number, text, coded, date/time), OBX-6 the unit (UCUM when
-its coding system is), OBX-8 the interpretation, OBX-11 the status (through the profile's
-table), and the effective time is the first of the profile's ``effective`` fields that has one
-(OBX-14, then the OBR's). NTE segments after an OBX are its note.
+its coding system is), OBX-7 the reference range as the laboratory wrote it, OBX-8 the
+interpretation, OBX-11 the status (through the profile's table), and the effective time is the
+first of the profile's ``effective`` fields that has one (OBX-14, then the OBR's). NTE
+segments after an OBX are its note.
 
-OBX-7 (reference range) has nowhere to go: the record's observation has no reference range.
+A structured numeric (SN) that is a number with a comparator (``<^5``) is a quantity with that
+comparator; a range (``10^-^20``), a ratio (``1^:^128``) or the ``<>`` comparator, which FHIR
+quantities cannot say, stays text with its unit. A date or time value (DT, TS, DTM) is a date
+value: in the pregnancy section, an expected delivery date.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
+from gateway.domain.clinical_values import Comparator
 from gateway.domain.records import (
     UCUM,
     Code,
     Concept,
+    DateValue,
     Observation,
     ObservationStatus,
     Quantity,
@@ -35,7 +43,8 @@ from gateway.profiles.model import Finding, Profile
 __all__ = ["order_key", "read_results"]
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_COMPARATORS = frozenset({"", "=", "<", ">", "<=", ">=", "<>"})
+_COMPARATORS = frozenset({"", "=", "<", ">", "<=", ">=", "<>"})  # SN-1, HL7 v2.5 §2.A.74
+_QUANTITY_COMPARATORS: dict[str, Comparator] = {"<": "<", "<=": "<=", ">=": ">=", ">": ">"}
 # HL7 table 0078 codes that v3 ObservationInterpretation has under the same code (v2-to-FHIR
 # ConceptMap); any other code keeps its v2 table.
 _V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -69,9 +78,20 @@ def order_key(message: V2Message) -> str:
 
 def read_results(
     message: V2Message, mapping: Hl7v2Mapping, profile: Profile, found: list[Finding]
-) -> tuple[Observation, ...]:
-    """Every OBX of the message that the profile reads, in message order."""
-    return tuple(_observations(message, mapping, profile, found))
+) -> dict[str, tuple[Observation, ...]]:
+    """Every OBX of the message that the profile reads, by record list, in message order."""
+    lists: dict[str, list[Observation]] = {}
+    for observation in _observations(message, mapping, profile, found):
+        lists.setdefault(_list_for(observation, mapping), []).append(observation)
+    return {name: tuple(items) for name, items in lists.items()}
+
+
+def _list_for(observation: Observation, mapping: Hl7v2Mapping) -> str:
+    for coding in observation.code.codings:
+        target = mapping.result_lists.get(f"{coding.system}|{coding.code}")
+        if target is not None:
+            return target
+    return mapping.result_list
 
 
 def _observations(
@@ -130,6 +150,7 @@ def _observation(
             effective=_effective(obx, obr, mapping, profile),
             status=_status(obx, status_code, mapping, found),
             interpretation=_interpretation(obx),
+            reference_range=obx.value(7) or None,
         )
     except ValueError as exc:
         raise RecordRejected(str(exc), obx.label) from None
@@ -179,23 +200,24 @@ def _value(obx: Segment, kind: ValueKind, profile: Profile, found: list[Finding]
     if kind == "coded":
         return concept(rep, profile, where, found)
     if kind == "datetime":
-        return fhir_datetime(part(rep, 1), profile, where)
+        moment = fhir_datetime(part(rep, 1), profile, where)
+        return None if moment is None else DateValue(moment)
     if kind == "number":
         return _quantity(_decimal(part(rep, 1), where), obx, profile)
     return _structured(rep, obx, profile, where)
 
 
 def _structured(rep: Rep, obx: Segment, profile: Profile, where: str) -> Value:
-    """An SN: a plain number is a quantity; a comparison, range or ratio (``<5``, ``10-20``,
-    ``1:128``) stays text, since the record's quantity has no comparator."""
+    """An SN: a number, or a number with a comparator (``<^5``), is a quantity; a range or
+    ratio (``10^-^20``, ``1^:^128``) and ``<>`` stay text, as FHIR quantities cannot say them."""
     comparator, first, separator, second = (part(rep, n) for n in (1, 2, 3, 4))
     if comparator not in _COMPARATORS or not first:
         raise RecordRejected("not a structured numeric (comparator^number^separator^number)", where)
     number = _decimal(first, where)
     if second:
         _decimal(second, where)
-    if comparator in ("", "=") and not separator and not second:
-        return _quantity(number, obx, profile)
+    if not separator and not second and comparator != "<>":
+        return _quantity(number, obx, profile, _QUANTITY_COMPARATORS.get(comparator))
     unit = _unit_text(obx)
     text = f"{comparator}{first}{separator}{second}"
     return f"{text} {unit}" if unit else text
@@ -207,14 +229,16 @@ def _decimal(text: str, where: str) -> Decimal:
     return Decimal(text)
 
 
-def _quantity(value: Decimal, obx: Segment, profile: Profile) -> Quantity:
+def _quantity(
+    value: Decimal, obx: Segment, profile: Profile, comparator: Comparator | None = None
+) -> Quantity:
     units = obx.field(6)
     if not units:
-        return Quantity(value)
+        return Quantity(value, comparator=comparator)
     code, text, system = (part(units[0], n) for n in (1, 2, 3))
     if code and system and system_uri(system, profile) == UCUM:
-        return Quantity(value, text or code, UCUM, code)
-    return Quantity(value, text or code or None)
+        return Quantity(value, text or code, UCUM, code, comparator)
+    return Quantity(value, text or code or None, comparator=comparator)
 
 
 def _unit_text(obx: Segment) -> str:

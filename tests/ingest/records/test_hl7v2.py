@@ -97,9 +97,10 @@ def test_shared_adt_patient(shared_adt: Translated) -> None:
         ("https://gateway.example.eu/fhir/sid/hl7v2-authority/test1", "PATID1234"),
         ("http://hl7.org/fhir/sid/us-ssn", "123456789"),  # USSSA, from the profile's table
     ]
-    assert [(n.family, n.given) for n in patient.names] == [
-        ("EVERYMAN", ("ADAM", "A")),
-        ("Josh", ("stanley",)),
+    # XPN-7 D (customary) and L (official registry) through the v2-to-FHIR NameUse map
+    assert [(n.family, n.given, n.use) for n in patient.names] == [
+        ("EVERYMAN", ("ADAM", "A"), "usual"),
+        ("Josh", ("stanley",), "official"),
     ]
     assert patient.birth_date == "1988-08-18"  # a birth time, cut to the sender's day
     assert patient.gender is Sex.MALE
@@ -142,12 +143,30 @@ def test_shared_adt_clinical_segments(shared_adt: Translated) -> None:
     (procedure,) = record.procedures
     assert procedure.code.coding(SNOMED) == Code(SNOMED, "76164006", "Biopsy of colon (procedure)")
     assert procedure.code.text == "Biopsy of colon, which was part of colonoscopy"
-    assert procedure.date == "2005-01-25T11:40:00+01:00"
+    # PR1-7: 2 procedure minutes after PR1-5, as v2-to-FHIR builds performedPeriod.end
+    assert (procedure.date, procedure.end) == (
+        "2005-01-25T11:40:00+01:00",
+        "2005-01-25T11:42:00+01:00",
+    )
     assert (
         "AL1-3: coding system ICDO is not one the profile or HL7 table 0396 names: kept as text"
         in findings(shared_adt)
     )
     assert "allergies[0].code: no coding, only text: kept as text" in findings(shared_adt)
+
+
+def test_shared_adt_in_the_document(shared_adt: Translated) -> None:
+    (patient,) = resources(shared_adt.bundle, "Patient")
+    assert [(n.get("use"), n["family"]) for n in patient["name"]] == [
+        ("usual", "EVERYMAN"),
+        ("official", "Josh"),
+    ]
+    (procedure,) = resources(shared_adt.bundle, "Procedure")
+    assert procedure["performedPeriod"] == {
+        "start": "2005-01-25T11:40:00+01:00",
+        "end": "2005-01-25T11:42:00+01:00",
+    }
+    assert "performedDateTime" not in procedure
 
 
 # --- the shared ORU^R01 (generic profile) -------------------------------------------------------
@@ -169,6 +188,7 @@ def test_shared_oru_results(shared_oru: Translated) -> None:
     assert erythrocytes.status == "preliminary"
     assert erythrocytes.effective == "2014-10-06T06:27:00+07:00"
     assert erythrocytes.interpretation == Concept((Code(V3_INTERPRETATION, "N"),))
+    assert {r.reference_range for r in record.results} == {None}  # no OBX-7 in this sample
     assert record.results[4].status == "final"
     assert record.patient.identifiers[0].value == "10006579"
     assert record.patient.birth_date == "1924-10-10"
@@ -192,11 +212,11 @@ def test_french_admission_reads_the_ins_and_the_identity_traits() -> None:
         (HOSPITAL, "IPP0012345"),
         (INS_NIR, "185077512345608"),
     ]
-    # ISO 8859-1 as MSH-18 declares; birth name (L) before used name (D); XPN-3 lists every
-    # given name, the first one included
-    assert [(n.family, n.given) for n in patient.names] == [
-        ("LÉGER", ("Rémi", "Étienne")),
-        ("LÉGER-DUVAL", ("Rémi",)),
+    # ISO 8859-1 as MSH-18 declares; birth name (L, official) before used name (D, usual);
+    # XPN-3 lists every given name, the first one included
+    assert [(n.family, n.given, n.use) for n in patient.names] == [
+        ("LÉGER", ("Rémi", "Étienne"), "official"),
+        ("LÉGER-DUVAL", ("Rémi",), "usual"),
     ]
     assert patient.birth_date == "1985-07-14"
     assert patient.gender is Sex.MALE
@@ -241,6 +261,8 @@ def test_french_admission_header_and_clinical_segments() -> None:
     )
     assert allergy.reactions == (Concept(text="urticaire généralisée"),)
     assert findings(result) == ["allergies[0].reactions[0]: no coding, only text: kept as text"]
+    (patient,) = resources(result.bundle, "Patient")
+    assert [n["use"] for n in patient["name"]] == ["official", "usual"]
     conditions = resources(result.bundle, "Condition")
     assert conditions[0]["code"]["coding"][0] == {
         "system": ICD10,
@@ -255,9 +277,9 @@ def test_french_registration_in_the_ins_test_namespace_and_not_yet_qualified() -
     # ASIP-SANTE-INS-NIR names the authority, but its OID is the test namespace's: the OID wins
     assert record.patient.identifiers[1].system == INS_NIR_TEST
     assert record.source_date == "2024-04-02T08:30:00+02:00"  # summer time
-    assert [(n.family, n.given) for n in record.patient.names] == [
-        ("BERTRAND", ("Chloé", "Anaïs")),
-        ("MOREAU", ("Chloé",)),
+    assert [(n.family, n.given, n.use) for n in record.patient.names] == [
+        ("BERTRAND", ("Chloé", "Anaïs"), "official"),
+        ("MOREAU", ("Chloé",), "usual"),
     ]
     assert record.patient.gender is Sex.FEMALE
     assert record.problems[0].code.codings == (
@@ -297,13 +319,17 @@ def test_french_lab_results_get_loinc_beside_the_local_codes() -> None:
     assert glucose.value == Quantity(Decimal("0.95"), "g/L", UCUM, "g/L")
     assert glucose.effective == "2024-03-13T07:30:00+01:00"
     assert glucose.note == "Patient à jeun depuis 12 heures"
+    assert glucose.reference_range == "0.70-1.10"  # OBX-7, as the laboratory wrote it
     assert haemoglobin.code.codings[0].code == "718-7"
     assert creatinine.value == Quantity(Decimal("78"), "µmol/L", UCUM, "umol/L")
-    assert crp.value == "<5 mg/L"  # an SN comparison stays text: no comparator on a quantity
+    # SN <^5: below the limit of detection, a quantity with its comparator (no longer text)
+    assert crp.value == Quantity(Decimal("5"), "mg/L", UCUM, "mg/L", comparator="<")
+    assert crp.reference_range == "<5"
     assert abo.code.codings[0] == Code(LOINC, "883-9", "ABO group [Type] in Blood")
     assert abo.value == Concept((Code(LOCAL_LAB, "A", "Groupe A"),))
     assert abo.effective == "2024-03-13T07:30:00+01:00"  # no OBX-14: OBR-7
     assert esr.code.codings == (Code(LOCAL_LAB, "VS", "Vitesse de sédimentation"),)
+    assert (abo.reference_range, esr.reference_range) == (None, "<20")
     assert (potassium.status, potassium.note) == (
         "preliminary",
         "Prélèvement hémolysé : à contrôler",
@@ -325,7 +351,16 @@ def test_french_lab_results_in_the_document() -> None:
         "system": UCUM,
         "code": "g/L",
     }
-    assert by_code["CRP"]["valueString"] == "<5 mg/L"
+    assert by_code["GLY"]["referenceRange"] == [{"text": "0.70-1.10"}]
+    assert by_code["CRP"]["valueQuantity"] == {
+        "value": 5,
+        "comparator": "<",
+        "unit": "mg/L",
+        "system": UCUM,
+        "code": "mg/L",
+    }
+    assert "valueString" not in by_code["CRP"]
+    assert "referenceRange" not in by_code["ABO"]
     assert by_code["K"]["note"] == [{"text": "Prélèvement hémolysé : à contrôler"}]
 
 
