@@ -2,10 +2,12 @@
 
 A :class:`Cells` reads a row through the compiled layout: an empty (or blank) cell is an
 absent value; a date must match one of the profile's patterns and exist; a number uses the
-profile's decimal separator; a code table turns a source code into a FHIR code. A value that
-breaks a rule raises :class:`RecordRejected` at ``line N, column C``; a source code that the
-profile's tables do not know is reported as a :class:`Finding` and left out (codes and code
-system names are not quoted: a misaligned file would put patient data in those cells).
+profile's decimal separator and may start with one of the profile's comparators (``<0,5``
+below a detection limit: the quantity keeps the comparator); a code table turns a source code
+into a FHIR code. A value that breaks a rule raises :class:`RecordRejected` at ``line N,
+column C``; a source code that the profile's tables do not know is reported as a
+:class:`Finding` and left out (codes and code system names are not quoted: a misaligned file
+would put patient data in those cells).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from gateway.domain.clinical_values import Comparator
 from gateway.domain.records import Code, Concept, Quantity, Value
 from gateway.errors import RecordRejected
 from gateway.ingest.records.registry_csv_layout import (
@@ -82,19 +85,35 @@ class Cells:
         formats = ", ".join(p.text for p in self._context.layout.dates)
         raise RecordRejected(f"not a date in the profile's formats ({formats})", self.where(column))
 
-    def number(self, column: str | None) -> Decimal | None:
-        """:raises RecordRejected: for a cell that is not a plain decimal number."""
-        value = self.text(column)
-        if value is None or column is None:
+    def quantity(self, rule: ValueRule) -> Quantity | None:
+        """The number cell as a quantity, with its comparator and its unit.
+
+        :raises RecordRejected: for a cell that is not a decimal number in the profile's
+            notation (after one of its comparators, if it has any).
+        """
+        value = self.text(rule.number)
+        if value is None or rule.number is None:
             return None
+        comparator, digits = _comparator(value, rule.comparators)
         comma = self._context.layout.dialect.decimal_comma
-        if not (_COMMA_NUMBER if comma else _POINT_NUMBER).fullmatch(value):
-            separator = "a decimal comma" if comma else "a decimal point"
-            raise RecordRejected(f"not a number (digits with {separator})", self.where(column))
+        if not (_COMMA_NUMBER if comma else _POINT_NUMBER).fullmatch(digits):
+            raise RecordRejected(_not_a_number(comma, rule), self.where(rule.number))
         try:
-            return Decimal(value.replace(",", "."))
+            number = Decimal(digits.replace(",", "."))
         except InvalidOperation:  # the pattern above should leave none
-            raise RecordRejected("not a number", self.where(column)) from None
+            raise RecordRejected("not a number", self.where(rule.number)) from None
+        unit = self.text(rule.unit)
+        coded = unit is not None and rule.unit_system is not None
+        try:
+            return Quantity(
+                number,
+                unit=unit,
+                system=rule.unit_system if coded else None,
+                code=unit if coded else None,
+                comparator=comparator,
+            )
+        except ValueError as exc:
+            raise RecordRejected(str(exc), self.where(rule.number)) from None
 
     def coded(self, table: CodeTable, what: str) -> str | None:
         """The FHIR code the profile's table gives the cell; None (with a finding when the
@@ -150,20 +169,8 @@ class Cells:
             )
         if coded is not None:
             return coded
-        number = self.number(rule.number)
-        if number is not None:
-            return self._quantity(number, rule)
-        return self.text(rule.text)
-
-    def _quantity(self, number: Decimal, rule: ValueRule) -> Quantity:
-        unit = self.text(rule.unit)
-        coded = unit is not None and rule.unit_system is not None
-        return Quantity(
-            number,
-            unit=unit,
-            system=rule.unit_system if coded else None,
-            code=unit if coded else None,
-        )
+        quantity = self.quantity(rule)
+        return quantity if quantity is not None else self.text(rule.text)
 
     def _system(self, column: str | None) -> str | None:
         name = self.text(column)
@@ -171,6 +178,24 @@ class Cells:
 
     def _warn(self, column: str, message: str) -> None:
         self._context.findings.append(Finding(self.where(column), message))
+
+
+def _comparator(
+    value: str, comparators: tuple[tuple[str, Comparator], ...]
+) -> tuple[Comparator | None, str]:
+    """The comparator ``value`` starts with (the longest prefix wins) and the rest of it."""
+    for prefix, comparator in comparators:
+        if value.startswith(prefix):
+            return comparator, value[len(prefix) :].lstrip()
+    return None, value
+
+
+def _not_a_number(comma: bool, rule: ValueRule) -> str:
+    separator = "a decimal comma" if comma else "a decimal point"
+    if not rule.comparators:
+        return f"not a number (digits with {separator})"
+    prefixes = ", ".join(prefix for prefix, _ in rule.comparators)
+    return f"not a number (digits with {separator}, optionally after {prefixes})"
 
 
 def _timestamp(match: re.Match[str]) -> str:

@@ -3,7 +3,8 @@
 Which entry a record list holds (a :class:`Problem` for ``problems``, a
 :class:`MedicationUse` for ``medications``...) is fixed here; which column fills which of its
 fields is the profile's. A field named after a date (``onset``, ``start``, ``effective``) is
-read as a date, a status through its code table, a coded field as a concept.
+read as a date, a status through its code table, a coded field as a concept; any other
+column (a dosage, a note, a reference range) is kept as the text the source wrote.
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ def _name(rule: PatientRule, cells: Cells) -> HumanName | None:
     if family is None and given is None:
         return None
     if given is None:
-        return HumanName(family)
+        return HumanName(family, use=rule.name_use)
     parts = given.split(rule.given_separator) if rule.given_separator else [given]
-    return HumanName(family, tuple(part.strip() for part in parts if part.strip()))
+    given_names = tuple(part.strip() for part in parts if part.strip())
+    return HumanName(family, given_names, use=rule.name_use)
 
 
 def _addresses(rule: PatientRule, cells: Cells) -> tuple[Address, ...]:

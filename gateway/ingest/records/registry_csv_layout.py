@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from gateway.domain.clinical_values import Comparator, NameUse
 from gateway.errors import RecordError
 from gateway.profiles.model import Profile
 
@@ -70,13 +71,18 @@ class ConceptRule:
 
 @dataclass(frozen=True, slots=True)
 class ValueRule:
-    """An observation's value: a number (with its unit), a coded value or a text."""
+    """An observation's value: a number (with its unit), a coded value or a text.
+
+    ``comparators`` are the prefixes a number may start with (``<0,5``), longest first so
+    that ``<=`` is not read as ``<`` followed by ``=``.
+    """
 
     number: str | None = None
     unit: str | None = None
     unit_system: str | None = None
     code: ConceptRule | None = None
     text: str | None = None
+    comparators: tuple[tuple[str, Comparator], ...] = ()
 
 
 # A field of a record entry: a column (a date or a text), a code table, a concept or a value.
@@ -89,6 +95,7 @@ class PatientRule:
     family: str | None = None
     given: str | None = None
     given_separator: str | None = None
+    name_use: NameUse | None = None
     birth_date: str | None = None
     gender: CodeTable | None = None
     address: Mapping[str, str] | None = None  # Address field -> column
@@ -233,6 +240,7 @@ def _patient_rule(raw: Mapping[str, Any]) -> PatientRule:
         family=raw.get("family"),
         given=raw.get("given"),
         given_separator=raw.get("given_separator"),
+        name_use=raw.get("name_use"),
         birth_date=raw.get("birth_date"),
         gender=_code_table(gender) if gender is not None else None,
         address=dict(raw["address"]) if "address" in raw else None,
@@ -278,6 +286,9 @@ def _value_rule(raw: Mapping[str, Any]) -> ValueRule:
         unit_system=raw.get("unit_system"),
         code=_concept_rule(code) if code is not None else None,
         text=raw.get("text"),
+        comparators=tuple(
+            sorted(raw.get("comparators", {}).items(), key=lambda item: -len(item[0]))
+        ),
     )
 
 

@@ -2,8 +2,9 @@
 
 The samples under ``data/registry_csv/`` are synthetic submissions (invented names, INSZ/NISS
 numbers with valid check digits computed for the purpose or taken from the note's examples):
-``breast-cancer.csv`` (CRLF, a UTF-8 BOM, every row repeating the submission and the patient)
-and ``hodgkin-lymphoma.csv`` (LF, no BOM, partial dates). Each is read, run through the
+``breast-cancer.csv`` (CRLF, a UTF-8 BOM, every row repeating the submission and the patient,
+a radiotherapy course with its end date) and ``hodgkin-lymphoma.csv`` (LF, no BOM, partial
+dates, a result under the detection limit). Each is read, run through the
 profile engine and built into an IPS document that must pass the independent checks. The
 ``bad/`` corpus and the edits below must each end in a RecordError or RecordRejected with the
 right location and a message that quotes no patient data.
@@ -24,12 +25,20 @@ import yaml
 
 from gateway.domain.records import ATC, ICD10, LOINC, SNOMED, UCUM, Code, Concept, Quantity, Sex
 from gateway.errors import RecordError, RecordRejected
+from gateway.fhir import build_document
 from gateway.ingest.records.registry_csv import read_registry_csv
 from gateway.profiles.codesystems import ICD_O_3
 from gateway.profiles.loader import ProfileError, load_profiles
 from gateway.profiles.model import Profile
 from tests.support.fhir_validation import document_errors
-from tests.support.records import PROFILES, Translated, shipped_profiles, translate
+from tests.support.records import (
+    DOCUMENT_ID,
+    PROFILES,
+    TIMESTAMP,
+    Translated,
+    shipped_profiles,
+    translate,
+)
 
 DATA = Path(__file__).parent / "data" / "registry_csv"
 PROFILE = "be-cancer-registry-csv"
@@ -169,7 +178,7 @@ def test_line_ends_bom_and_blank_rows_change_nothing(breast, variant):
 def test_a_fact_row_that_leaves_out_the_patient_columns_is_fine(hodgkin):
     # The hodgkin sample fills patient_ssin on the patient row only; the breast sample on all.
     assert hodgkin.translation.record.patient.identifiers[0].value == "85073003328"
-    assert len(hodgkin.translation.record.results) == 3
+    assert len(hodgkin.translation.record.results) == 4
 
 
 # --- patient, key, submission -----------------------------------------------------------------
@@ -180,12 +189,14 @@ def test_patient_row_fills_the_patient(breast):
     assert [(i.system, i.value) for i in patient.identifiers] == [(SSIN, "68041204878")]
     assert patient.names[0].family == "Testpatiënt"
     assert patient.names[0].given == ("Lieve", "Marie")  # the profile splits on blanks
+    assert patient.names[0].use == "official"  # the profile's name_use
     assert patient.birth_date == "1968-04-12"
     assert patient.gender is Sex.FEMALE
     assert (patient.addresses[0].postal_code, patient.addresses[0].city) == ("9000", "Gent")
     assert patient.country == "BE"
     fhir_patient = entries(breast, "Patient")[0]
     assert fhir_patient["identifier"][0] == {"system": SSIN, "value": "68041204878"}
+    assert fhir_patient["name"][0]["use"] == "official"
     assert fhir_patient["birthDate"] == "1968-04-12"
     assert fhir_patient["gender"] == "female"
 
@@ -260,13 +271,22 @@ def test_treatment_kind_sends_surgery_and_radiotherapy_to_procedures(breast):
         Code(SNOMED, "172049005", "Quadrantectomy of breast"),
         Code(BCR_TREATMENT, "QUAD", "Quadrantectomie links"),
     )
-    assert (quadrantectomy.date, quadrantectomy.status) == ("2023-04-04", "completed")
+    assert (quadrantectomy.date, quadrantectomy.end) == ("2023-04-04", None)
+    assert quadrantectomy.status == "completed"
     assert quadrantectomy.body_site == Concept.of(ICD_O_3, "C50.4")
     # A quoted label holding the delimiter stays one cell.
     assert (
         procedures[2].code.codings[-1].display == "Radiotherapie borst links; 50 Gy in 25 fracties"
     )
     assert entries(breast, "Procedure")[0]["performedDateTime"] == "2023-04-04"
+
+
+def test_a_radiotherapy_course_keeps_its_end_date(breast):
+    radiotherapy = breast.translation.record.procedures[2]
+    assert (radiotherapy.date, radiotherapy.end) == ("2023-08-14", "2023-09-15")
+    resource = entries(breast, "Procedure")[2]
+    assert resource["performedPeriod"] == {"start": "2023-08-14", "end": "2023-09-15"}
+    assert "performedDateTime" not in resource
 
 
 def test_treatment_kind_sends_systemic_therapy_to_medications(breast):
@@ -287,11 +307,12 @@ def test_a_treatment_sent_in_snomed_needs_no_map():
         "treatment_kind": "SURG",
         "treatment_code": "172043006",
         "treatment_system": "SNOMED",
+        "end_date": "",
     }
     translated = translate(minimal(treatment=surgery), PROFILE)
     (mastectomy,) = translated.translation.record.procedures
     assert mastectomy.code == Concept.of(SNOMED, "172043006")
-    assert mastectomy.date == "2023-05-02"  # a procedure has one date: end_date is not read
+    assert (mastectomy.date, mastectomy.end) == ("2023-05-02", None)
     assert translated.translation.record.medications == ()
     assert translated.translation.findings == ()
 
@@ -324,6 +345,40 @@ def test_lab_values_numbers_codes_and_texts(breast):
     assert haemoglobin.code.codings == (Code(LOINC, "718-7", "Hemoglobin [Mass/volume] in Blood"),)
     assert haemoglobin.effective == "2024-05-10T08:40:00+02:00"
     assert results["CEA"].effective == "2024-05-10"
+
+
+def test_a_result_under_the_detection_limit_keeps_its_comparator(hodgkin):
+    crp = hodgkin.translation.record.results[3]
+    assert crp.code.codings[0].code == "1988-5"
+    assert crp.value == Quantity(Decimal("0.5"), "mg/dL", UCUM, "mg/dL", comparator="<")
+    observation = entries(hodgkin, "Observation")[3]
+    assert observation["valueQuantity"] == {
+        "value": 0.5,
+        "comparator": "<",
+        "unit": "mg/dL",
+        "system": UCUM,
+        "code": "mg/dL",
+    }
+
+
+@pytest.mark.parametrize(
+    ("cell", "comparator", "number"),
+    [
+        ("<0,5", "<", "0.5"),
+        ("< 0,5", "<", "0.5"),
+        ("<=0,5", "<=", "0.5"),
+        ("≤0,5", "<=", "0.5"),
+        (">1000", ">", "1000"),
+        (">= 12,5", ">=", "12.5"),
+        ("≥-3", ">=", "-3"),
+        ("2,1", None, "2.1"),
+    ],
+)
+def test_the_profile_s_comparators_are_read_before_the_number(cell, comparator, number):
+    record = translate(minimal(lab={"value_number": cell}), PROFILE).translation.record
+    assert record.results[0].value == Quantity(
+        Decimal(number), "ug/L", UCUM, "ug/L", comparator=comparator
+    )
 
 
 def test_results_in_the_document(breast):
@@ -399,7 +454,11 @@ BAD = {
     "two-patient-rows.csv": (RecordRejected, "line 4", "second patient row"),
     "no-patient-row.csv": (RecordRejected, "column record_type", "no patient row"),
     "impossible-date.csv": (RecordRejected, "line 3, column event_date", "does not exist"),
-    "non-numeric-lab-value.csv": (RecordRejected, "line 4, column value_number", "not a number"),
+    "non-numeric-lab-value.csv": (
+        RecordRejected,
+        "line 4, column value_number",
+        "not a number (digits with a decimal comma, optionally after <=, >=, <, ≤, >, ≥)",
+    ),
     "wrong-delimiter.csv": (RecordError, "line 1", "delimited by ','"),
     "invalid-utf8.csv": (RecordError, "encoding", "byte 498"),
     "ragged-rows.csv": (RecordError, "line 3", "20 cells"),
@@ -470,6 +529,16 @@ EDITS = {
         RecordRejected,
         "line 2, column submission_date",
     ),
+    "comparator-without-number": (
+        minimal(lab={"value_number": "<"}),
+        RecordRejected,
+        "line 5, column value_number",
+    ),
+    "two-comparators": (
+        minimal(lab={"value_number": "<<0,5"}),
+        RecordRejected,
+        "line 5, column value_number",
+    ),
     "decimal-point-where-comma": (
         minimal(lab={"value_number": "2.1"}),
         RecordRejected,
@@ -487,6 +556,11 @@ EDITS = {
     ),
     "ends-before-it-starts": (
         minimal(treatment={"end_date": "01/01/2023"}),
+        RecordRejected,
+        "line 4",
+    ),
+    "procedure-ends-before-it-starts": (
+        minimal(treatment={"treatment_kind": "RT", "end_date": "01/01/2023"}),
         RecordRejected,
         "line 4",
     ),
@@ -567,6 +641,7 @@ def other_registry(base: Profile) -> Profile:
                     "code": {"codings": [{"code": "test", "system": LOINC}]},
                     "value": {"number": "result"},
                     "effective": "date",
+                    "reference_range": "range",
                 },
             },
             "NOTE": {"record": "ignore"},
@@ -579,28 +654,50 @@ def test_another_registry_layout_is_a_profile_not_code():
     profile = shipped_profiles().get(PROFILE)
     assert profile is not None
     data = (
-        "batch,kind,nn,surname,dob,gender,icd,date,test,result\n"
-        "B-7,PAT,85073003328,Essai-Dubois,1985-07-30,M,,,,\n"
-        "B-7,TUM,,,,,C18.7,2021-06,,\n"
-        "B-7,BIO,,,,,,2024-01-09,2039-6,3.5\n"
-        "B-7,NOTE,,,,,,,,\n"
+        "batch,kind,nn,surname,dob,gender,icd,date,test,result,range\n"
+        "B-7,PAT,85073003328,Essai-Dubois,1985-07-30,M,,,,,\n"
+        "B-7,TUM,,,,,C18.7,2021-06,,,\n"
+        "B-7,BIO,,,,,,2024-01-09,2039-6,3.5,< 5.0\n"
+        "B-7,NOTE,,,,,,,,,\n"
     ).encode("cp1252")
     reading = read_registry_csv(data, other_registry(profile))
     assert reading.key == "registry:B-7"
     record = reading.record
     assert record.patient.names[0].family == "Essai-Dubois"
     assert record.patient.gender is Sex.MALE
+    assert record.patient.names[0].use is None  # no name_use: the name's use is not said
     assert record.problems == ()
     assert record.past_problems[0].code == Concept.of(ICD10, "C18.7")
     assert record.past_problems[0].onset == "2021-06"
     assert record.results[0].value == Quantity(Decimal("3.5"))  # no unit column: no unit
+    assert record.results[0].reference_range == "< 5.0"  # as written
+    document = build_document(record, document_id=DOCUMENT_ID, timestamp=TIMESTAMP, country="BE")
+    assert document_errors(document) == []
+    (observation,) = [
+        e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["referenceRange"] == [{"text": "< 5.0"}]
+
+
+def test_a_profile_without_comparators_refuses_a_compared_number():
+    profile = shipped_profiles().get(PROFILE)
+    assert profile is not None
+    data = (
+        "batch,kind,nn,surname,dob,gender,icd,date,test,result,range\n"
+        "B-7,PAT,85073003328,Essai-Dubois,1985-07-30,M,,,,,\n"
+        "B-7,BIO,,,,,,2024-01-09,2039-6,<0.5,\n"
+    ).encode("cp1252")
+    with pytest.raises(RecordRejected) as caught:
+        read_registry_csv(data, other_registry(profile))
+    assert caught.value.location == "line 3, column result"
+    assert caught.value.detail == "not a number (digits with a decimal point)"
 
 
 def test_the_profile_names_the_encoding():
     profile = shipped_profiles().get(PROFILE)
     assert profile is not None
     latin = other_registry(profile)
-    data = "batch,kind,nn,surname,dob,gender,icd,date,test,result\nB,PAT,1,Pété,1985,F,,,,\n"
+    data = "batch,kind,nn,surname,dob,gender,icd,date,test,result,range\nB,PAT,1,Pété,1985,F,,,,,\n"
     reading = read_registry_csv(data.encode("cp1252"), latin)
     assert reading.record.patient.names[0].family == "Pété"
 
@@ -615,6 +712,9 @@ def test_the_profile_names_the_encoding():
         (["rows", "diagnosis", "problems", "onset"], None),
         (["rows", "lab", "results", "colour"], "red"),
         (["rows", "lab", "record"], "vital_signs"),  # gives only results fields
+        (["rows", "patient", "patient", "name_use"], "legal"),
+        (["rows", "lab", "results", "value", "comparators", "<"], "lt"),
+        (["rows", "lab", "results", "value", "comparators", "<1"], "<"),  # a digit in a prefix
     ],
 )
 def test_the_loader_refuses_a_broken_mapping(tmp_path, path, value):
