@@ -4,8 +4,9 @@ resources, in FHIR JSON or FHIR XML, to a neutral record (German ISiK, Dutch zib
 The first byte after an optional BOM and blanks says the format (``<`` XML, else JSON); both
 become the same tree (:mod:`~gateway.ingest.records.fhir_json`,
 :mod:`~gateway.ingest.records.fhir_xml`), which the rest reads. The profile's ``mapping``
-(``gateway/profiles/schemas/fhir.json``) says which resources, by type and category, fill which
-record list, which identifiers and names of the Patient are read, and which national extensions
+(``gateway/profiles/schemas/fhir.json``) says which resources, by type, category and code, fill
+which record list (pregnancy observations carry no category of their own: their LOINC codes
+pick them), which identifiers and names of the Patient are read, and which national extensions
 carry name parts and country codes. Identifier checks, ConceptMaps and unmapped-code findings
 are the engine's (:func:`~gateway.profiles.engine.apply_profile`).
 
@@ -40,7 +41,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
 _BLANKS = re.compile(rb"[ \t\r\n]*")
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
-# Resource types whose category decides the rule (CodeableConcept categories).
+# Resource types whose category decides the rule (CodeableConcept categories); rules may pick
+# these two by code as well.
 _CATEGORISED = frozenset({"Condition", "Observation"})
 
 
@@ -92,14 +94,15 @@ def _parse(data: bytes) -> dict[str, Any]:
 def _clinical(contents: Contents, mapping: FhirMapping, context: Context) -> dict[str, Any]:
     """Each record list the profile's rules fill, from the resources about the patient."""
     lists: defaultdict[str, list[Any]] = defaultdict(list)
-    read_types = mapping.resource_types
+    read_types, coded_types = mapping.resource_types, mapping.coded_types
     for entry in contents.entries:
         kind = entry.resource_type
         if kind not in read_types:  # Medication, Device, Organization, Encounter, ...
             continue
         node = entry.resource
         categories = _categories(node) if kind in _CATEGORISED else ()
-        rule = mapping.rule_for(kind, categories)
+        codes = context.tokens(node.get("code")) if kind in coded_types else ()
+        rule = mapping.rule_for(kind, categories, codes)
         if rule is None:
             shown = ", ".join(sorted(f"{s}|{c}" for s, c in categories)) or "none"
             context.note(node.path, f"{kind} of category {shown}: no rule of the profile reads it")

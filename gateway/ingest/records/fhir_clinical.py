@@ -7,6 +7,11 @@ Procedure, DeviceUseStatement (with its Device) -> :class:`DeviceUse`. Which rec
 resource fills is the profile's rule; the function only reads. A resource that cannot become a
 statement (no code, entered in error, a medication that is not in the input) is left out with a
 finding. Statuses are FHIR's own codes, which the record checks.
+
+Not read, as the record does not hold them: an observation's ``hasMember`` (each member is
+read as the resource it is), performers, encounters, a condition's body site, stage and
+evidence. Of a procedure's several ``bodySite``s and an observation's ``interpretation``s only
+the first is read.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from gateway.domain.records import (
     Procedure,
 )
 from gateway.ingest.records.fhir_tree import Node
-from gateway.ingest.records.fhir_values import Context, coded
+from gateway.ingest.records.fhir_values import Context, coded, reference_range
 
 __all__ = ["READERS", "SUBJECT", "abated"]
 
@@ -156,6 +161,7 @@ def observation(node: Node, context: Context) -> Observation | None:
         components=tuple(components),
         interpretation=context.concept(interpretations[0]) if interpretations else None,
         note="\n".join(notes) or None,
+        reference_range=reference_range(node),
     )
 
 
@@ -183,6 +189,7 @@ def procedure(node: Node, context: Context) -> Procedure | None:
         date=context.start(node, "performed"),
         status=_literal(status or "unknown"),
         body_site=context.concept(sites[0]) if sites else None,
+        end=context.end(node, "performed"),  # a course (radiotherapy) over a period
     )
 
 

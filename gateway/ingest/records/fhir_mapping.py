@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.profiles.codesystems import system_uri
 from gateway.profiles.model import Profile
 
 __all__ = ["FamilyName", "FhirMapping", "PatientMapping", "Rule"]
@@ -19,18 +20,24 @@ Token = tuple[str, str]  # (system, code)
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Resources of type ``resource`` (with one of ``categories``, if any) fill ``target``;
-    conditions that have abated fill ``abated`` instead, when it is given."""
+    """Resources of type ``resource`` (with one of ``categories`` and one of ``codes``, when
+    the rule names them) fill ``target``; conditions that have abated fill ``abated`` instead,
+    when it is given."""
 
     resource: str
     target: str
     categories: frozenset[Token] = frozenset()
+    codes: frozenset[Token] = frozenset()
     abated: str | None = None
 
-    def matches(self, resource_type: str, categories: Iterable[Token]) -> bool:
+    def matches(
+        self, resource_type: str, categories: Iterable[Token], codes: Iterable[Token] = ()
+    ) -> bool:
         if resource_type != self.resource:
             return False
-        return not self.categories or not self.categories.isdisjoint(categories)
+        return (not self.categories or not self.categories.isdisjoint(categories)) and (
+            not self.codes or not self.codes.isdisjoint(codes)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +71,23 @@ class FhirMapping:
         section = profile.mapping
         return cls(
             patient=_patient(section.get("patient", {})),
-            rules=tuple(_rule(rule) for rule in section.get("resources", ())),
+            rules=tuple(_rule(rule, profile) for rule in section.get("resources", ())),
         )
 
     @property
     def resource_types(self) -> frozenset[str]:
         return frozenset(rule.resource for rule in self.rules)
 
-    def rule_for(self, resource_type: str, categories: Iterable[Token]) -> Rule | None:
-        wanted = tuple(categories)
-        return next((r for r in self.rules if r.matches(resource_type, wanted)), None)
+    @property
+    def coded_types(self) -> frozenset[str]:
+        """The resource types some rule picks by code: only theirs need their codes read."""
+        return frozenset(rule.resource for rule in self.rules if rule.codes)
+
+    def rule_for(
+        self, resource_type: str, categories: Iterable[Token], codes: Iterable[Token] = ()
+    ) -> Rule | None:
+        wanted, coded = tuple(categories), tuple(codes)
+        return next((r for r in self.rules if r.matches(resource_type, wanted, coded)), None)
 
 
 def _patient(section: Mapping[str, Any]) -> PatientMapping:
@@ -99,11 +113,12 @@ def _family_name(section: Mapping[str, Any]) -> FamilyName:
     )
 
 
-def _rule(section: Mapping[str, Any]) -> Rule:
+def _rule(section: Mapping[str, Any], profile: Profile) -> Rule:
     return Rule(
         resource=section["resource"],
         target=section["list"],
         categories=frozenset(_token(text) for text in section.get("category", ())),
+        codes=frozenset(_code(text, profile) for text in section.get("code", ())),
         abated=section.get("abated"),
     )
 
@@ -111,3 +126,10 @@ def _rule(section: Mapping[str, Any]) -> Rule:
 def _token(text: str) -> Token:
     system, _, code = text.partition("|")
     return system, code
+
+
+def _code(text: str, profile: Profile) -> Token:
+    # Compared with the resource's codings once their systems are normalised (Context.tokens),
+    # so an OID written here for LOINC still matches.
+    system, code = _token(text)
+    return system_uri(system, profile) or system, code

@@ -2,7 +2,8 @@
 
 Identifiers: those of national systems (a rule of the profile, or a system the gateway's
 registry knows) are read, a hospital's own numbers only when the profile says; checking them is
-the engine's work. Names: the uses the profile lists, in its order, then names without a use;
+the engine's work. Names: the uses the profile lists, in its order, then names without a use,
+each keeping its use (an official name, a call name, a German Geburtsname as ``maiden``);
 a family name sent only as its parts (German Namenszusatz and Vorsatzwort, Dutch own and partner
 names) is composed as the profile's ``family_name`` says. Addresses and telecoms marked ``old``
 are history, not contact details, and are left out.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import cast, get_args
 
-from gateway.domain.clinical_values import TelecomSystem
+from gateway.domain.clinical_values import NameUse, TelecomSystem
 from gateway.domain.records import (
     Address,
     HumanName,
@@ -100,7 +101,11 @@ def _name(name: Node, family_name: FamilyName | None) -> HumanName | None:
     text = name.text("text")
     if family is None and not given and text is None:
         return None
-    return HumanName(family, given, text)
+    use = cast(NameUse | None, name.text("use"))  # one of the profile's name_uses
+    try:
+        return HumanName(family, given, text, use)
+    except ValueError as exc:  # a use the record does not know
+        raise RecordRejected(str(exc), name.at("use")) from None
 
 
 def _composed_family(name: Node, rules: FamilyName) -> str | None:

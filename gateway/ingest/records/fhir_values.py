@@ -1,9 +1,15 @@
-"""FHIR data types to the record's values: CodeableConcept, dateTime, Period, Quantity, value[x].
+"""FHIR data types to the record's values: CodeableConcept, dateTime, Period, Quantity (with its
+comparator), value[x], referenceRange.
 
 Codings are kept as they came (system, code, display) plus the concept's ``text``; only the
 system is normalised, through the profile's ``code_systems`` and the gateway's table
 (:func:`~gateway.profiles.codesystems.system_uri`), so that an OID a source writes for LOINC
 or a superseded national URI reaches the ConceptMaps as the URI they know.
+
+Not read, with a finding: ``valueBoolean``, ``valueRange``, ``valueRatio``,
+``valueSampledData``, ``valueTime`` and ``valuePeriod`` (the record has no such value type).
+A reference range becomes the one text the record keeps: its ``text``, else its bounds; the
+age a range is for is not read.
 """
 
 from __future__ import annotations
@@ -11,19 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gateway.domain.records import Code, Concept, Quantity, Value, check_datetime
+from gateway.domain.clinical_values import Comparator
+from gateway.domain.records import Code, Concept, DateValue, Quantity, Value, check_datetime
 from gateway.errors import RecordError, RecordRejected
 from gateway.ingest.records.fhir_bundle import Contents
 from gateway.ingest.records.fhir_tree import Node
 from gateway.profiles.codesystems import system_uri
 from gateway.profiles.model import Finding, Profile
 
-__all__ = ["Context", "coded"]
+__all__ = ["Context", "coded", "reference_range"]
 
 # A date and time without a zone: not a FHIR dateTime, but national systems send it.
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?")
+_COMPARATORS = get_args(Comparator)
 # value[x] types a record's observation cannot hold; named in findings (they are type names).
 _OTHER_VALUES = frozenset(
     {
@@ -32,7 +41,6 @@ _OTHER_VALUES = frozenset(
         "valueRatio",
         "valueSampledData",
         "valueTime",
-        "valueDateTime",
         "valuePeriod",
     }
 )
@@ -76,6 +84,18 @@ class Context:
             return None
         return Concept(tuple(dict.fromkeys(codes)), text)
 
+    def tokens(self, node: Node | None) -> tuple[tuple[str, str], ...]:
+        """A CodeableConcept's codings as (system URI, code), systems normalised as codes are."""
+        if node is None:
+            return ()
+        return tuple(
+            (uri, code)
+            for coding in node.all("coding")
+            if (system := coding.text("system")) is not None
+            and (code := coding.text("code")) is not None
+            and (uri := self._system(system)) is not None
+        )
+
     def _code(self, coding: Node) -> Code | None:
         system, code = coding.text("system"), coding.text("code")
         uri = self._system(system) if system is not None else None
@@ -113,7 +133,7 @@ class Context:
         return self.when(node, f"{key}DateTime") or self.when(node.get(f"{key}Period"), "start")
 
     def end(self, node: Node, key: str) -> str | None:
-        """``<key>Period.end`` (effective, timing)."""
+        """``<key>Period.end`` (effective, performed, timing)."""
         return self.when(node.get(f"{key}Period"), "end")
 
     def value(self, node: Node) -> Value | None:
@@ -130,6 +150,9 @@ class Context:
         count = node.integer("valueInteger")
         if count is not None:
             return count
+        moment = self.when(node, "valueDateTime")  # an expected delivery date
+        if moment is not None:
+            return DateValue(moment)
         other = next((key for key in node.data if key in _OTHER_VALUES), None)
         if other is not None:
             self.note(node.at(other), f"{other} is not read: the record has no such value type")
@@ -139,17 +162,81 @@ class Context:
         amount = node.decimal("value")
         if amount is None:
             return None
+        comparator = node.text("comparator")  # "<0.5": below the limit of detection
+        if comparator is not None and comparator not in _COMPARATORS:
+            raise RecordRejected("not a FHIR quantity comparator", node.at("comparator"))
         unit, system, code = node.text("unit"), node.text("system"), node.text("code")
-        comparator = node.text("comparator")
-        if comparator is not None:
-            # The record's Quantity has no comparator; "< 5" read as 5 would change its
-            # meaning, so the value is kept as the text it stands for.
-            self.note(node.at("comparator"), "a quantity with a comparator is kept as text")
-            return " ".join(part for part in (f"{comparator}{amount}", unit or code) if part)
         try:
-            return Quantity(amount, unit, system, code)
+            return Quantity(amount, unit, system, code, cast(Comparator | None, comparator))
         except ValueError as exc:
             raise RecordRejected(str(exc), node.path) from None
+
+
+def reference_range(observation: Node) -> str | None:
+    """The observation's reference ranges as one text: each its ``text``, else its bounds
+    (``3.5-5.1 mmol/L``, ``>=60``; FHIR bounds are inclusive). Several ranges are told apart
+    by what they are for (their ``type`` and ``appliesTo``) and joined with ``; ``."""
+    found = [
+        (node, text)
+        for node in observation.all("referenceRange")
+        if (text := node.text("text") or _bounds(node)) is not None
+    ]
+    if len(found) > 1:
+        found = [(node, _labelled(node, text)) for node, text in found]
+    return "; ".join(text for _, text in found) or None
+
+
+def _labelled(found: Node, text: str) -> str:
+    label = _range_label(found)
+    return f"{label}: {text}" if label else text
+
+
+def _bounds(found: Node) -> str | None:
+    low, high = _bound(found.get("low")), _bound(found.get("high"))
+    if low is not None and high is not None:
+        (low_amount, low_unit), (high_amount, high_unit) = low, high
+        # "-2 to 3": a hyphen after a negative bound would read as a minus
+        between = " to " if low_amount.startswith("-") or high_amount.startswith("-") else "-"
+        if low_unit == high_unit:
+            return _joined(f"{low_amount}{between}{high_amount}", low_unit)
+        return _joined(low_amount, low_unit) + between + _joined(high_amount, high_unit)
+    if low is not None:
+        return _joined(f">={low[0]}", low[1])
+    if high is not None:
+        return _joined(f"<={high[0]}", high[1])
+    return None
+
+
+def _bound(quantity: Node | None) -> tuple[str, str | None] | None:
+    """A bound's amount, with the digits written, and its unit."""
+    if quantity is None:
+        return None
+    amount = quantity.decimal("value")
+    if amount is None:
+        return None
+    return str(amount), quantity.text("unit") or quantity.text("code")
+
+
+def _joined(amount: str, unit: str | None) -> str:
+    return f"{amount} {unit}" if unit else amount
+
+
+def _range_label(found: Node) -> str | None:
+    labels = [
+        label
+        for concept in (found.get("type"), *found.all("appliesTo"))
+        if concept is not None
+        and (label := concept.text("text") or _coding_label(concept)) is not None
+    ]
+    return ", ".join(labels) or None
+
+
+def _coding_label(concept: Node) -> str | None:
+    for coding in concept.all("coding"):
+        shown = coding.text("display") or coding.text("code")
+        if shown is not None:
+            return shown
+    return None
 
 
 def coded(node: Node | None, system: str) -> str | None:

@@ -1,6 +1,6 @@
 """The national FHIR reader with the shipped profiles: the shared ISiK and nl-core patients, the
-German ISiK Bundle and the Dutch nl-core Bundle (XML and its JSON twin) of
-``tests/ingest/records/data/fhir/``, through reader, engine and IPS builder.
+German ISiK Bundles (a hospital stay; a pregnancy) and the Dutch nl-core Bundle (XML and its JSON
+twin) of ``tests/ingest/records/data/fhir/``, through reader, engine and IPS builder.
 
 Every document passes the independent checks of ``tests/support/fhir_validation.py``; the
 assertions say what each source element became in the record and in the document.
@@ -15,7 +15,18 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.records import ATC, ICD10, LOINC, SNOMED, UCUM, Code, Identifier, Quantity, Sex
+from gateway.domain.records import (
+    ATC,
+    ICD10,
+    LOINC,
+    SNOMED,
+    UCUM,
+    Code,
+    DateValue,
+    Identifier,
+    Quantity,
+    Sex,
+)
 from gateway.errors import RecordRejected
 from gateway.profiles.engine import apply_profile
 from tests.support.fhir_validation import document_errors
@@ -28,6 +39,7 @@ ICD10_GM = "http://fhir.de/CodeSystem/bfarm/icd-10-gm"
 PZN = "http://fhir.de/CodeSystem/ifa/pzn"
 EDQM = "http://standardterms.edqm.eu"
 GPK = "urn:oid:2.16.840.1.113883.2.4.4.1"
+IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition/"
 
 Resource = dict[str, Any]
 
@@ -106,8 +118,16 @@ def test_isik_patient_wrong_kvnr_is_refused_by_a_rejecting_profile(shared: Path)
 
 def test_isik_patient_name_demographics_and_addresses(isik_patient: Translated) -> None:
     patient = isik_patient.translation.record.patient
-    # The official name only: the maiden name's use is not one the profile reads.
-    assert [(n.family, n.given) for n in patient.names] == [("Fürstin von Musterfrau", ("Erika",))]
+    # The Geburtsname travels as the birth name it is, after the official name.
+    assert [(n.family, n.given, n.use) for n in patient.names] == [
+        ("Fürstin von Musterfrau", ("Erika",), "official"),
+        ("Gabler", (), "maiden"),
+    ]
+    (document_patient,) = resources(isik_patient.bundle, "Patient")
+    assert [(n["use"], n["family"]) for n in document_patient["name"]] == [
+        ("official", "Fürstin von Musterfrau"),
+        ("maiden", "Gabler"),
+    ]
     assert patient.birth_date == "1964-08-12"
     assert patient.gender is Sex.FEMALE
     assert [(a.lines, a.city, a.postal_code, a.country) for a in patient.addresses] == [
@@ -130,6 +150,7 @@ def test_nl_core_patient_demographics(nl_core_patient: Translated) -> None:
     assert official.given == ("Johanna", "Petronella", "Maria")
     assert official.text == "Johanna Petronella Maria van Putten-van der Giessen"
     assert (usual.family, usual.given) == (None, ("Jo",))
+    assert (official.use, usual.use) == ("official", "usual")  # the zib call name is usual
     assert patient.birth_date == "1934-04-28"
     assert patient.gender is Sex.FEMALE
     # "Nederland" is a name; its ISO 3166 code comes from the nl-core extension.
@@ -162,7 +183,10 @@ def test_german_bundle_key_date_custodian_and_patient(german: Translated) -> Non
     assert record.custodian.name == "Testkrankenhaus Berlin-Mitte"
     patient = record.patient
     assert patient.identifiers == (Identifier(KVNR, "M123456785"),)
-    assert [(n.family, n.given) for n in patient.names] == [("Testfrau", ("Anna", "Maria"))]
+    assert [(n.family, n.given, n.use) for n in patient.names] == [
+        ("Testfrau", ("Anna", "Maria"), "official"),
+        ("Probe", (), "maiden"),
+    ]
     assert (patient.birth_date, patient.gender) == ("1971-03-14", Sex.FEMALE)
     assert [a.city for a in patient.addresses] == ["Berlin"]  # the `old` address is history
     assert [(t.system, t.value) for t in patient.telecoms] == [
@@ -260,7 +284,7 @@ def test_german_allergy(german: Translated) -> None:
 
 
 def test_german_lab_result_keeps_decimal_precision_and_time_zone(german: Translated) -> None:
-    (hba1c,) = german.translation.record.results
+    hba1c, _ = german.translation.record.results
     assert hba1c.code.codings[0] == Code(
         LOINC, "17856-6", "Hemoglobin A1c/Hemoglobin.total in Blood by HPLC"
     )
@@ -271,6 +295,7 @@ def test_german_lab_result_keeps_decimal_precision_and_time_zone(german: Transla
     assert hba1c.interpretation is not None
     assert hba1c.interpretation.codings[0].code == "H"
     assert hba1c.note == "Zielwert unter 7,0 %"
+    assert hba1c.reference_range == "4,0-6,0 %"  # referenceRange.text, as the lab wrote it
     observation = resources(german.bundle, "Observation")[0]
     assert observation["category"][0]["coding"][0]["code"] == "laboratory"
     assert observation["valueQuantity"] == {
@@ -279,6 +304,23 @@ def test_german_lab_result_keeps_decimal_precision_and_time_zone(german: Transla
         "system": UCUM,
         "code": "%",
     }
+    assert observation["referenceRange"] == [{"text": "4,0-6,0 %"}]
+
+
+def test_german_result_below_the_detection_limit_keeps_its_comparator(german: Translated) -> None:
+    _, crp = german.translation.record.results
+    assert crp.value == Quantity(Decimal("0.5"), "mg/dL", UCUM, "mg/dL", comparator="<")
+    assert crp.reference_range == "<=0.5 mg/dL"  # from referenceRange.high: bounds are inclusive
+    observation = resources(german.bundle, "Observation")[1]
+    assert observation["valueQuantity"] == {
+        "value": 0.5,
+        "comparator": "<",
+        "unit": "mg/dL",
+        "system": UCUM,
+        "code": "mg/dL",
+    }
+    assert observation["referenceRange"] == [{"text": "<=0.5 mg/dL"}]
+    assert not any("comparator" in m for m in messages(german))  # no longer a finding
 
 
 def test_german_vital_signs(german: Translated) -> None:
@@ -301,10 +343,20 @@ def test_german_immunization_and_procedure(german: Translated) -> None:
         "completed",
         "X123A",
     )
-    (appendectomy,) = german.translation.record.procedures
+    appendectomy, physiotherapy = german.translation.record.procedures
     assert appendectomy.code.codings == (Code(SNOMED, "80146002", "Appendectomy"),)
     assert appendectomy.code.text == "Laparoskopische Appendektomie"
-    assert (appendectomy.date, appendectomy.status) == ("2009-07-21", "completed")
+    assert (appendectomy.date, appendectomy.end, appendectomy.status) == (
+        "2009-07-21",
+        None,
+        "completed",
+    )
+    # A course over a period keeps its end, which used to be dropped.
+    assert (physiotherapy.date, physiotherapy.end) == ("2021-01-11", "2021-03-05")
+    done_once, course = resources(german.bundle, "Procedure")
+    assert done_once["performedDateTime"] == "2009-07-21"
+    assert course["performedPeriod"] == {"start": "2021-01-11", "end": "2021-03-05"}
+    assert "performedDateTime" not in course
 
 
 def test_german_observation_no_rule_reads_is_reported(german: Translated) -> None:
@@ -379,6 +431,11 @@ def test_dutch_results_immunization_procedure_and_device(dutch: Translated) -> N
     record = dutch.translation.record
     (sodium,) = record.results
     assert sodium.value == Quantity(Decimal("138"), "mmol/l", UCUM, "mmol/L")
+    # zib ReferenceRangeLowerLimit / UpperLimit, sent as bounds, become the range's text.
+    assert sodium.reference_range == "135-145 mmol/l"
+    assert resources(dutch.bundle, "Observation")[0]["referenceRange"] == [
+        {"text": "135-145 mmol/l"}
+    ]
     (height,) = record.vital_signs
     assert (height.value, height.effective) == (
         Quantity(Decimal("168.5"), "cm", UCUM, "cm"),
@@ -408,12 +465,55 @@ def test_german_document_sections_list_what_the_record_holds(german: Translated)
         "11450-4": 3,  # problems
         "48765-2": 1,  # allergies
         "10160-0": 2,  # medications
-        "30954-2": 1,  # results
+        "30954-2": 2,  # results
         "11369-6": 1,  # immunizations
-        "47519-4": 1,  # procedures
+        "47519-4": 2,  # procedures
         "46264-8": 0,  # devices: required by the EU PS, empty with a reason
         "8716-3": 2,  # vital signs
         "11348-0": 1,  # past problems
     }
     devices = section(german.bundle, "46264-8")
     assert "emptyReason" in devices
+
+
+# --- the German pregnancy Bundle ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pregnancy() -> Translated:
+    return translate((DATA / "de-isik-pregnancy.json").read_bytes(), "de-isik-fhir")
+
+
+def test_pregnancy_bundle_makes_a_valid_document(pregnancy: Translated) -> None:
+    assert document_errors(pregnancy.bundle) == []
+    assert pregnancy.translation.findings == ()
+
+
+def test_pregnancy_observations_are_picked_by_their_loinc_codes(pregnancy: Translated) -> None:
+    # The status carries the social-history category and the expected delivery date none:
+    # the profile's code rule, tried first, sends both to the pregnancy history.
+    record = pregnancy.translation.record
+    status, delivery = record.pregnancy
+    assert record.social_history == ()
+    assert status.code.codings == (Code(LOINC, "82810-3", "Pregnancy status"),)
+    assert status.value is not None
+    assert delivery.value == DateValue("2024-09-02")
+    assert delivery.effective == "2024-02-20"
+    observations = {r["id"]: r for r in resources(pregnancy.bundle, "Observation")}
+    claimed = {r["code"]["coding"][0]["code"]: r["meta"]["profile"] for r in observations.values()}
+    assert claimed["82810-3"] == [IPS + "Observation-pregnancy-status-uv-ips"]
+    assert claimed["11779-6"] == [IPS + "Observation-pregnancy-edd-uv-ips"]
+    (edd,) = (r for r in observations.values() if r["code"]["coding"][0]["code"] == "11779-6")
+    assert edd["valueDateTime"] == "2024-09-02"
+    assert len(section(pregnancy.bundle, "10162-6")["entry"]) == 2
+
+
+def test_pregnancy_patient_names_keep_their_uses(pregnancy: Translated) -> None:
+    # The source lists the birth name first; the profile's order puts the official name first.
+    names = pregnancy.translation.record.patient.names
+    assert [(n.use, n.family) for n in names] == [("official", "Probefrau"), ("maiden", "Beispiel")]
+
+
+def test_several_reference_ranges_say_what_each_is_for(pregnancy: Translated) -> None:
+    (haemoglobin,) = pregnancy.translation.record.results
+    assert haemoglobin.reference_range == "Female: 12.0-16.0 g/dL; Pregnant: >=11.0 g/dL"

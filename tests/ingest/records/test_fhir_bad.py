@@ -31,6 +31,9 @@ PATIENT_DATA = (
     "1981-02-02",
     "1975-05-05",
     "2023-02-30",
+    "2021-03-05",
+    "2021-01-11",
+    "0,5",
     "19800101",
     "weiblich",
     "Eri",
@@ -64,6 +67,26 @@ CASES: dict[str, tuple[type[RecordError], str, str]] = {
     "impossible-birthdate.json": (RecordRejected, "Patient.birthDate", "does not exist"),
     "birthdate-not-a-string.json": (RecordError, "Patient.birthDate", "is not a string"),
     "unknown-gender.json": (RecordRejected, "Patient.gender", "gender is not one of"),
+    "unknown-comparator.json": (
+        RecordRejected,
+        "Bundle.entry[1].resource.valueQuantity.comparator",
+        "not a FHIR quantity comparator",
+    ),
+    "reference-range-not-a-number.json": (
+        RecordError,
+        "Bundle.entry[1].resource.referenceRange[0].high.value",
+        "is not a FHIR decimal",
+    ),
+    "impossible-delivery-date.json": (
+        RecordRejected,
+        "Bundle.entry[1].resource.valueDateTime",
+        "does not exist",
+    ),
+    "procedure-ends-before-start.json": (
+        RecordRejected,
+        "Bundle.entry[1].resource",
+        "procedure ends before it starts",
+    ),
 }
 
 
@@ -169,12 +192,13 @@ def _replaced(tree: Any, path: tuple[str | int, ...], value: object) -> bytes:
     return json.dumps(changed).encode()
 
 
-def test_any_element_of_any_shape_ends_in_a_record_error() -> None:
-    # Every element of the German sample replaced, in turn, by each of these: the reader
+@pytest.mark.parametrize("sample", ["de-isik-bundle.json", "de-isik-pregnancy.json"])
+def test_any_element_of_any_shape_ends_in_a_record_error(sample: str) -> None:
+    # Every element of a German sample replaced, in turn, by each of these: the reader
     # either reads the result or refuses it with its own errors, never with another exception.
     profile = shipped_profiles().get("de-isik-fhir")
     assert profile is not None
-    tree = json.loads((BAD.parent / "de-isik-bundle.json").read_bytes())
+    tree = json.loads((BAD.parent / sample).read_bytes())
     escaped = []
     for path in _paths(tree):
         for value in (None, 7, "x", [], {}, ["a", "b"], {"reference": "#x"}):

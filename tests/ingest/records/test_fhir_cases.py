@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.domain.records import ICD10, Concept, PatientRecord, Quantity
+from gateway.domain.records import ICD10, UCUM, Concept, DateValue, PatientRecord, Quantity
 from gateway.errors import RecordError, RecordRejected
 from gateway.ingest.records import Reading
 from gateway.ingest.records.fhir import read_fhir
 from gateway.profiles.loader import ProfileError, load_profiles
 from gateway.profiles.model import Profile
+from tests.support.fhir_validation import document_errors
 from tests.support.records import shipped_profiles, translate
 
 KVNR = "http://fhir.de/sid/gkv/kvid-10"
@@ -238,10 +239,29 @@ def test_the_profile_decides_where_abated_conditions_go() -> None:
             },
             Quantity(Decimal("0.50"), "mg/dL", "http://unitsofmeasure.org", "mg/dL"),
         ),
-        ({"valueQuantity": {"value": 5, "comparator": "<", "unit": "mg/L"}}, "<5 mg/L"),
+        (
+            {"valueQuantity": {"value": 5, "comparator": "<", "unit": "mg/L"}},
+            Quantity(Decimal(5), "mg/L", comparator="<"),
+        ),
+        (
+            {"valueQuantity": {"value": 90, "comparator": ">=", "unit": "mL/min"}},
+            Quantity(Decimal(90), "mL/min", comparator=">="),
+        ),
+        ({"valueDateTime": "2024-09-02"}, DateValue("2024-09-02")),
+        ({"valueDateTime": "2024-03-10T08:20:00"}, DateValue("2024-03-10T08:20:00+01:00")),
         ({"valueBoolean": True}, None),
     ],
-    ids=["string", "integer", "concept", "quantity", "comparator", "boolean"],
+    ids=[
+        "string",
+        "integer",
+        "concept",
+        "quantity",
+        "less-than",
+        "at-least",
+        "date",
+        "local-time",
+        "boolean",
+    ],
 )
 def test_observation_values(value: Json, expected: object) -> None:
     (result,) = record(bundle(observation(**value))).results
@@ -252,15 +272,142 @@ def test_values_the_record_cannot_hold_are_reported() -> None:
     reading = read(
         bundle(
             observation(valueBoolean=True),
+            observation(valuePeriod={"start": "2024-01-01"}),
             observation(valueQuantity={"value": 5, "comparator": "<"}),
+            observation(valueDateTime="2024-09-02"),
         )
     )
+    # A comparator and a dateTime are values the record holds now: no finding for them.
     assert [str(f) for f in reading.findings] == [
         "Bundle.entry[1].resource.valueBoolean: valueBoolean is not read: the record has no "
         "such value type",
-        "Bundle.entry[2].resource.valueQuantity.comparator: a quantity with a comparator is "
-        "kept as text",
+        "Bundle.entry[2].resource.valuePeriod: valuePeriod is not read: the record has no "
+        "such value type",
     ]
+
+
+def test_a_result_below_the_detection_limit_is_a_quantity_with_its_comparator() -> None:
+    less = observation(
+        valueQuantity={
+            "value": 0.5,
+            "comparator": "<",
+            "unit": "mg/dL",
+            "system": UCUM,
+            "code": "mg/dL",
+        }
+    )
+    translated = translate(bundle(less), "de-isik-fhir")
+    (result,) = translated.translation.record.results
+    assert result.value == Quantity(Decimal("0.5"), "mg/dL", UCUM, "mg/dL", "<")
+    assert not isinstance(result.value, str)  # the old workaround kept "<0.5 mg/dL" as text
+    document = next(
+        e["resource"]
+        for e in translated.bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert document["valueQuantity"]["comparator"] == "<"
+    assert "valueString" not in document
+    assert document_errors(translated.bundle) == []
+
+
+def test_a_comparator_fhir_does_not_have_is_refused_where_it_is() -> None:
+    with pytest.raises(RecordRejected) as refused:
+        read(bundle(observation(valueQuantity={"value": 5, "comparator": "ad"})))
+    assert refused.value.location == "Bundle.entry[1].resource.valueQuantity.comparator"
+    assert refused.value.detail == "not a FHIR quantity comparator"
+
+
+def test_a_component_value_may_be_a_date() -> None:
+    component = {
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11778-8"}]},
+        "valueDateTime": "2025-11-15",
+    }
+    (result,) = record(bundle(observation(component=[component]))).results
+    assert result.components[0].value == DateValue("2025-11-15")
+
+
+def test_an_impossible_date_value_is_refused_where_it_is() -> None:
+    with pytest.raises(RecordRejected) as refused:
+        read(bundle(observation(valueDateTime="2024-02-30")))
+    assert refused.value.location == "Bundle.entry[1].resource.valueDateTime"
+    assert "2024-02-30" not in str(refused.value)
+
+
+def bounds(value: float | None, unit: str | None = "mmol/L") -> Json | None:
+    if value is None:
+        return None
+    return {"value": value, **({"unit": unit} if unit else {})}
+
+
+@pytest.mark.parametrize(
+    ("ranges", "text"),
+    [
+        ([{"text": "3,5 - 5,1"}], "3,5 - 5,1"),
+        ([{"text": "3,5 - 5,1", "low": bounds(3.5)}], "3,5 - 5,1"),  # the lab's text first
+        ([{"low": bounds(3.5), "high": bounds(5.1)}], "3.5-5.1 mmol/L"),
+        ([{"low": bounds(60, "mL/min")}], ">=60 mL/min"),
+        ([{"high": bounds(200, None)}], "<=200"),
+        ([{"low": bounds(-2), "high": bounds(3)}], "-2 to 3 mmol/L"),
+        ([{"low": bounds(1, "g/L"), "high": bounds(5, "mg/dL")}], "1 g/L-5 mg/dL"),
+        (
+            [
+                {"low": bounds(4.5), "high": bounds(5.5), "appliesTo": [{"text": "Männer"}]},
+                {"low": bounds(4.0), "high": bounds(5.0), "appliesTo": [{"text": "Frauen"}]},
+            ],
+            "Männer: 4.5-5.5 mmol/L; Frauen: 4.0-5.0 mmol/L",
+        ),
+        (
+            [
+                {
+                    "type": {"coding": [{"code": "therapeutic", "display": "Therapeutic"}]},
+                    "text": "2-3",
+                },
+                {"age": {"low": {"value": 18}}},
+            ],
+            "2-3",
+        ),
+        ([{"age": {"low": {"value": 18}}}], None),
+    ],
+    ids=[
+        "text",
+        "text-first",
+        "low-high",
+        "low",
+        "high",
+        "negative",
+        "two-units",
+        "labelled",
+        "unusable-second",
+        "nothing",
+    ],
+)
+def test_a_reference_range_becomes_one_text(ranges: list[Json], text: str | None) -> None:
+    (result,) = record(bundle(observation(referenceRange=ranges))).results
+    assert result.reference_range == text
+
+
+def test_reference_range_bounds_keep_the_digits_written() -> None:
+    data = bundle(observation(referenceRange=[{"low": bounds(1), "high": bounds(2)}]))
+    written = data.replace(b'"value": 1,', b'"value": 3.50,').replace(
+        b'"value": 2,', b'"value": 5.10,'
+    )
+    (result,) = record(written).results
+    assert result.reference_range == "3.50-5.10 mmol/L"
+
+
+def test_a_reference_range_reaches_the_document_as_text() -> None:
+    ranged = observation(
+        valueQuantity={"value": 4.2, "unit": "mmol/L", "system": UCUM, "code": "mmol/L"},
+        referenceRange=[{"low": bounds(3.5), "high": bounds(5.1)}],
+    )
+    translated = translate(bundle(ranged), "de-isik-fhir")
+    (document,) = (
+        e["resource"]
+        for e in translated.bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert document["referenceRange"] == [{"text": "3.5-5.1 mmol/L"}]
+    assert document_errors(translated.bundle) == []
 
 
 @pytest.mark.parametrize(
@@ -435,20 +582,35 @@ def test_names_come_in_the_profile_order_and_other_uses_are_skipped() -> None:
     names = [
         {"use": "nickname", "given": ["Eri"]},
         {"given": ["Ohne"]},
+        {"use": "maiden", "family": "Probe"},
         {"use": "usual", "given": ["Rufname"]},
         {"use": "official", "family": "Testfrau"},
+        {"use": "old", "family": "Früher"},
     ]
     read_names = record(json.dumps(patient(name=names)).encode()).patient.names
-    assert [(n.family, n.given) for n in read_names] == [
-        ("Testfrau", ()),
-        (None, ("Rufname",)),
-        (None, ("Ohne",)),
+    # Each name keeps its use; one without a use stays without.
+    assert [(n.family, n.given, n.use) for n in read_names] == [
+        ("Testfrau", (), "official"),
+        (None, ("Rufname",), "usual"),
+        ("Probe", (), "maiden"),
+        (None, ("Ohne",), None),
     ]
+
+
+def test_the_profile_decides_whether_birth_names_are_read() -> None:
+    person = patient(
+        identifier=[{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999999011"}],
+        name=[{"use": "maiden", "family": "Probe"}, {"use": "official", "family": "Testfrau"}],
+    )
+    data = json.dumps(person).encode()
+    assert [n.use for n in record(data, "nl-zib-fhir").patient.names] == ["official"]
+    assert [n.use for n in record(data, "de-isik-fhir").patient.names] == ["official", "maiden"]
 
 
 def test_a_patient_with_no_name_the_profile_reads_is_refused() -> None:
+    names = [{"use": "nickname", "given": ["Eri"]}, {"use": "old", "family": "Probe"}]
     with pytest.raises(RecordRejected) as refused:
-        read(json.dumps(patient(name=[{"use": "maiden", "family": "Probe"}])).encode())
+        read(json.dumps(patient(name=names)).encode())
     assert refused.value.location == "Patient.name"
 
 
@@ -485,6 +647,122 @@ def test_the_mapped_problem_gets_its_eu_code_through_the_shipped_concept_map() -
     assert problem.code.coding(ICD10) is not None
 
 
+def delivery_date(code: str = "11778-8", system: str = "http://loinc.org", **changes: Any) -> Json:
+    entry = observation(
+        code={"coding": [{"system": system, "code": code}]},
+        valueDateTime="2024-09-02",
+        effectiveDateTime="2024-02-20",
+        **changes,
+    )
+    del entry["category"]  # ISiK and the zib give pregnancy observations no category
+    return entry
+
+
+def test_a_pregnancy_observation_is_picked_by_its_code_not_a_category() -> None:
+    translated = translate(bundle(delivery_date()), "de-isik-fhir")
+    (edd,) = translated.translation.record.pregnancy
+    assert edd.value == DateValue("2024-09-02")
+    (document,) = (
+        e["resource"]
+        for e in translated.bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert document["valueDateTime"] == "2024-09-02"
+    assert document["meta"]["profile"] == [
+        "http://hl7.org/fhir/uv/ips/StructureDefinition/Observation-pregnancy-edd-uv-ips"
+    ]
+    assert document_errors(translated.bundle) == []
+
+
+def test_the_code_rule_compares_normalised_systems() -> None:
+    # The LOINC OID some systems write is LOINC for the rule too.
+    written = delivery_date(system="urn:oid:2.16.840.1.113883.6.1")
+    (edd,) = record(bundle(written), "nl-zib-fhir").pregnancy
+    assert edd.code.codings[0].system == "http://loinc.org"
+
+
+def test_an_observation_no_code_rule_names_still_needs_a_category() -> None:
+    reading = read(bundle(delivery_date(code="8302-2")))
+    assert reading.record.pregnancy == ()
+    assert [str(f) for f in reading.findings] == [
+        "Bundle.entry[1].resource: Observation of category none: no rule of the profile reads it"
+    ]
+
+
+def test_category_and_code_must_both_match_when_a_rule_names_both() -> None:
+    rules = [
+        {
+            "resource": "Observation",
+            "category": [THO + "observation-category|laboratory"],
+            "code": ["http://loinc.org|2345-7"],
+            "list": "results",
+        }
+    ]
+    narrow = with_mapping(profile(), resources=rules)
+    glucose, other = observation(id="o1"), observation(id="o2", code={"text": "x"})
+    untagged = observation(id="o3")
+    del untagged["category"]
+    reading = read_fhir(bundle(glucose, other, untagged), narrow)
+    assert len(reading.record.results) == 1
+    assert [f.location for f in reading.findings] == [
+        "Bundle.entry[2].resource",
+        "Bundle.entry[3].resource",
+    ]
+
+
+def procedure(**changes: Any) -> Json:
+    return {
+        "resourceType": "Procedure",
+        "id": "pr1",
+        "status": "completed",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91251008"}]},
+        "subject": {"reference": "Patient/p1"},
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("performed", "dates", "in_document"),
+    [
+        ({"performedDateTime": "2021-01-11"}, ("2021-01-11", None), "performedDateTime"),
+        (
+            {"performedPeriod": {"start": "2021-01-11", "end": "2021-03-05"}},
+            ("2021-01-11", "2021-03-05"),
+            "performedPeriod",
+        ),
+        ({"performedPeriod": {"start": "2021-01-11"}}, ("2021-01-11", None), "performedDateTime"),
+        ({"performedPeriod": {"end": "2021-03-05"}}, (None, "2021-03-05"), "performedPeriod"),
+        (
+            {"performedPeriod": {"start": "2021-01-11T09:00:00", "end": "2021-01-11T09:40:00"}},
+            ("2021-01-11T09:00:00+01:00", "2021-01-11T09:40:00+01:00"),
+            "performedPeriod",
+        ),
+    ],
+    ids=["once", "course", "open", "end-only", "local-times"],
+)
+def test_a_procedure_period_keeps_its_end(
+    performed: Json, dates: tuple[str | None, str | None], in_document: str
+) -> None:
+    translated = translate(bundle(procedure(**performed)), "de-isik-fhir")
+    (done,) = translated.translation.record.procedures
+    assert (done.date, done.end) == dates
+    (document,) = (
+        e["resource"]
+        for e in translated.bundle["entry"]
+        if e["resource"]["resourceType"] == "Procedure"
+    )
+    assert in_document in document
+    assert document_errors(translated.bundle) == []
+
+
+def test_a_procedure_that_ends_before_it_starts_is_refused() -> None:
+    backwards = procedure(performedPeriod={"start": "2021-03-05", "end": "2021-01-11"})
+    with pytest.raises(RecordRejected) as refused:
+        read(bundle(backwards))
+    assert refused.value.location == "Bundle.entry[1].resource"
+    assert refused.value.detail == "procedure ends before it starts"
+
+
 # --- the mapping schema -----------------------------------------------------------------
 
 
@@ -514,6 +792,23 @@ def test_the_mapped_problem_gets_its_eu_code_through_the_shipped_concept_map() -
             "name_uses",
         ),
         ({"resources": [{"resource": "Procedure", "list": "procedures"}], "extra": 1}, "(top)"),
+        (
+            {
+                "resources": [
+                    {
+                        "resource": "Procedure",
+                        "list": "procedures",
+                        "code": ["http://snomed.info/sct|91251008"],
+                    }
+                ]
+            },
+            "resources/0",
+        ),
+        (
+            {"resources": [{"resource": "Observation", "list": "pregnancy", "code": ["11778-8"]}]},
+            "code",
+        ),
+        ({"resources": [{"resource": "Observation", "list": "pregnancy", "code": []}]}, "code"),
     ],
 )
 def test_the_loader_refuses_a_mapping_the_schema_does_not_allow(
