@@ -15,6 +15,13 @@ this module walks the document and hands each section's entries to the reader of
 
 The reading's key is the ``setId`` (the same across a document's versions), else the ``id``;
 the record's source date is the document's ``effectiveTime``.
+
+Not read, each with a finding where the source had it: an observation value given as a range
+with two bounds (the record has no Range; one bound is a quantity with a comparator), reference
+ranges after the first, entries of advance directives (their narrative is kept), entries of the
+wrong kind for their section, and sections the profile does not name. Never read: the qualifiers
+of name parts (a birth name ``family qualifier="BR"``), persons (authors, performers), and the
+structured dose (the narrative, or the dose written out, is the dosage text).
 """
 
 from __future__ import annotations

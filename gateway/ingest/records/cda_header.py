@@ -2,14 +2,17 @@
 
 eHDSI PS pivot documents carry one ``recordTarget/patientRole`` (identifiers, address,
 telecom, and the ``patient`` with name, sex and birth time), an ``author`` whose
-``representedOrganization`` is the authoring organisation, and a ``custodian``.
+``representedOrganization`` is the authoring organisation, and a ``custodian``. A name's
+``@use`` becomes its FHIR use through the profile's ``name_uses``; the qualifiers of name parts
+(a birth name ``family qualifier="BR"``, a call name ``given qualifier="CL"``) are not read:
+the parts of one name make one name.
 """
 
 from __future__ import annotations
 
 import re
 
-from gateway.domain.clinical_values import LANGUAGE_TAG
+from gateway.domain.clinical_values import LANGUAGE_TAG, NameUse
 from gateway.domain.records import (
     Address,
     HumanName,
@@ -105,7 +108,7 @@ def patient(ctx: Context, root: Element) -> Patient:
     person = child(role, "patient")
     if person is None:
         raise RecordRejected("patientRole has no patient", f"{location(role)}/patient")
-    names = tuple(filter(None, (_name(e) for e in children(person, "name"))))
+    names = tuple(filter(None, (_name(ctx, e) for e in children(person, "name"))))
     if not names:
         raise RecordRejected("the patient has no name", f"{location(person)}/name")
     identifiers = tuple(filter(None, (_patient_id(ctx, e) for e in children(role, "id"))))
@@ -148,15 +151,25 @@ def _id_system(root: str) -> str | None:
     return None
 
 
-def _name(element: Element) -> HumanName | None:
+def _name(ctx: Context, element: Element) -> HumanName | None:
     if element.get("nullFlavor"):
         return None
     family = " ".join(filter(None, map(text_of, children(element, "family")))) or None
     given = tuple(filter(None, map(text_of, children(element, "given"))))
     if family is None and not given:
         text = text_of(element)  # an unstructured name
-        return HumanName(text=text) if text else None
-    return HumanName(family, given)
+        return HumanName(text=text, use=_name_use(ctx, element)) if text else None
+    return HumanName(family, given, use=_name_use(ctx, element))
+
+
+def _name_use(ctx: Context, element: Element) -> NameUse | None:
+    """The use of a name: ``@use`` is a set of codes, and the first the profile knows wins."""
+    codes = (element.get("use") or "").split()
+    table = ctx.mapping.name_uses
+    use = next((table[code] for code in codes if code in table), None)
+    if codes and use is None:
+        ctx.warn(element, f"name use {' '.join(codes)} is not in the profile: left out")
+    return use
 
 
 def _gender(ctx: Context, element: Element | None) -> Sex | None:

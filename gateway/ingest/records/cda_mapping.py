@@ -3,15 +3,16 @@
 The loader has already checked the section against ``gateway/profiles/schemas/ehdsi-cda.json``,
 so the values have the right types and enumerations; this module turns them into look-up tables
 the reader uses as it walks the document (section code -> record list, status code -> status).
+A profile is compiled once: later reads with the same :class:`Profile` object reuse its tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from gateway.domain.clinical_values import Section, TelecomSystem
+from gateway.domain.clinical_values import NameUse, Section, TelecomSystem
 from gateway.domain.records import (
     AllergyCategory,
     AllergyStatus,
@@ -105,8 +106,12 @@ class CdaMapping:
     details: Mapping[str, DetailKind]  # nested observation code -> what it says
     statuses: Statuses
     gender: Mapping[str, Sex]
+    name_uses: Mapping[str, NameUse]
     telecom: Mapping[str, TelecomSystem]
     allergy_kinds: Mapping[str, AllergyKind]
+    # codeSystem values resolved so far (the profile's code_systems, then the defaults): the
+    # answer depends on the profile alone, so the documents read with it share them.
+    systems: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def section_rule(self, code: str | None, template_ids: Iterable[str]) -> SectionRule | None:
         """The rule for a section: by its code first, else by any of its templateIds."""
@@ -118,13 +123,31 @@ class CdaMapping:
         )
 
 
+# Compiled mappings by profile object. The entry holds the profile itself, so its id cannot
+# be reused while cached; profiles are few and long-lived, the bound only matters for callers
+# that make many (tests that vary a mapping).
+_COMPILED: dict[int, tuple[Profile, CdaMapping]] = {}
+_MAX_COMPILED = 32
+
+
 def mapping_of(profile: Profile) -> CdaMapping:
-    """The typed mapping of an ``ehdsi-cda`` profile (already checked against its schema).
+    """The typed mapping of an ``ehdsi-cda`` profile (already checked against its schema),
+    compiled on the first call for this profile object.
 
     :raises RecordError: (location ``profile``) when two record lists claim the same section
         code or templateId, or two detail kinds the same code: the schema cannot see that.
     """
-    data = profile.mapping
+    cached = _COMPILED.get(id(profile))
+    if cached is not None and cached[0] is profile:
+        return cached[1]
+    mapping = _compile(profile.mapping)
+    if len(_COMPILED) >= _MAX_COMPILED:
+        _COMPILED.clear()
+    _COMPILED[id(profile)] = (profile, mapping)
+    return mapping
+
+
+def _compile(data: Mapping[str, Any]) -> CdaMapping:
     by_code, by_template = _section_tables(data["sections"])
     return CdaMapping(
         document_codes=frozenset(data["document_codes"]),
@@ -135,6 +158,7 @@ def mapping_of(profile: Profile) -> CdaMapping:
         details=_detail_table(data["detail_codes"]),
         statuses=_statuses(data["statuses"]),
         gender={code: Sex(value) for code, value in data["gender"].items()},
+        name_uses=dict(data.get("name_uses", {})),
         telecom=dict(data["telecom"]),
         allergy_kinds={
             code: AllergyKind(kind.get("type"), kind.get("category"))

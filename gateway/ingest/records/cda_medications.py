@@ -15,12 +15,19 @@ from functools import cache
 from lxml import etree
 
 from gateway.domain.records import Concept, Immunization, MedicationUse
-from gateway.ingest.records.cda_values import absent, bare, concept, interval, mapped, null_flavor
+from gateway.ingest.records.cda_values import (
+    absent,
+    bare,
+    concept,
+    interval,
+    mapped,
+    null_flavor,
+    written_quantity,
+)
 from gateway.ingest.records.cda_xml import (
     XSI_TYPE,
     Context,
     Element,
-    attr,
     child,
     first,
     local_name,
@@ -138,23 +145,17 @@ def _dosage(statement: Element) -> str | None:
 
 def _amount(dose: Element) -> str | None:
     if dose.get("value"):
-        return _pq(dose)
+        return written_quantity(dose)
     low, high = child(dose, "low"), child(dose, "high")
-    shown = [_pq(e) for e in (low, high) if e is not None and e.get("value")]
+    shown = [written_quantity(e) for e in (low, high) if e is not None and e.get("value")]
     return "–".join(filter(None, shown)) or None
-
-
-def _pq(element: Element) -> str | None:
-    unit = attr(element, "unit")
-    shown = (attr(element, "value"), unit if unit != "1" else None)
-    return " ".join(filter(None, shown)) or None
 
 
 def _timing(element: Element) -> str | None:
     kind = (element.get(XSI_TYPE) or "").rpartition(":")[2]
     if kind == "PIVL_TS":
         period = child(element, "period")
-        shown = _pq(period) if period is not None else None
+        shown = written_quantity(period) if period is not None else None
         return f"every {shown}" if shown else None
     if kind == "EIVL_TS":
         event = child(element, "event")
@@ -172,7 +173,8 @@ def _immunization(ctx: Context, statement: Element, target: str) -> Immunization
         ctx.warn(statement, f"entry <{local_name(statement)}> is not an immunization: not read")
         return None
     date, _ = interval(ctx, _period(statement))
-    vaccine = _vaccine(ctx, statement, target, dated=date is not None)
+    material = first(_MATERIAL, statement)
+    vaccine = _vaccine(ctx, statement, material, target, dated=date is not None)
     if vaccine is None:
         ctx.warn(statement, "an immunization without a coded or named vaccine: not read")
         return None
@@ -180,14 +182,14 @@ def _immunization(ctx: Context, statement: Element, target: str) -> Immunization
     status = mapped(ctx, child(statement, "statusCode"), statuses, "immunization status")
     if statement.get("negationInd") == "true":
         status = "not-done"
-    material = first(_MATERIAL, statement)
     lot = _text(child(material, "lotNumberText")) if material is not None else None
     # An administration (moodCode EVN) the source gives no status for took place.
     return rejecting(statement, lambda: Immunization(vaccine, date, status or "completed", lot))
 
 
-def _vaccine(ctx: Context, statement: Element, target: str, *, dated: bool) -> Concept | None:
-    material = first(_MATERIAL, statement)
+def _vaccine(
+    ctx: Context, statement: Element, material: Element | None, target: str, *, dated: bool
+) -> Concept | None:
     coded = child(material, "code") if material is not None else None
     found = concept(ctx, coded)
     if found is None and material is not None:

@@ -1,5 +1,9 @@
 """Procedures (``procedure`` entries) and medical devices (``supply`` entries whose
-``participant[@typeCode='DEV']`` plays the device)."""
+``participant[@typeCode='DEV']`` plays the device).
+
+A procedure's ``effectiveTime`` is a TS (when it was done) or an IVL_TS (a course of
+radiotherapy or physiotherapy: its start and end).
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,9 @@ def _procedure(ctx: Context, statement: Element, target: str) -> Procedure | Non
         ctx.warn(statement, f"entry <{local_name(statement)}> is not a procedure: not read")
         return None
     coded = child(statement, "code")
-    date, _ = interval(ctx, child(statement, "effectiveTime"))
+    start, end = interval(ctx, child(statement, "effectiveTime"))
     code = concept(ctx, coded)
-    if code is None and date is None:
+    if code is None and start is None and end is None:
         code = absent(ctx, target, null_flavor(coded, statement), statement)
     if code is None:
         ctx.warn(statement, "a procedure without a coded or described code: not read")
@@ -41,7 +45,9 @@ def _procedure(ctx: Context, statement: Element, target: str) -> Procedure | Non
     statuses = ctx.mapping.statuses.procedure
     status = mapped(ctx, child(statement, "statusCode"), statuses, "procedure status")
     body_site = concept(ctx, child(statement, "targetSiteCode"))
-    return rejecting(statement, lambda: Procedure(code, date, status or "unknown", body_site))
+    return rejecting(
+        statement, lambda: Procedure(code, start, status or "unknown", body_site, end=end)
+    )
 
 
 def devices(ctx: Context, statements: Sequence[Element], target: str) -> list[DeviceUse]:

@@ -7,6 +7,11 @@ through the profile's ``code_systems`` and :func:`~gateway.profiles.codesystems.
 A ``nullFlavor`` with translations (the eHDSI ``OTH`` pattern) keeps the translations; with
 neither code nor text the element says nothing, and the caller decides what an absent entry
 means (:func:`absent`).
+
+Observation values follow their ``xsi:type``. A PQ is a UCUM quantity; an IVL_PQ bounded on one
+side (``<high value="5" inclusive="false"/>``, "below 5") a quantity with a comparator, as
+ccda-on-fhir maps it; an IVL_PQ bounded on both sides has no single value and is reported. A TS
+value is a date (a pregnancy's expected delivery date).
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TypeVar
 
-from gateway.domain.clinical_values import ABSENT_UNKNOWN, UCUM
-from gateway.domain.records import Code, Concept, Quantity, Value
+from gateway.domain.clinical_values import ABSENT_UNKNOWN, UCUM, Comparator
+from gateway.domain.records import Code, Concept, DateValue, Quantity, Value
 from gateway.errors import RecordRejected
 from gateway.ingest.records.cda_xml import (
     XSI_TYPE,
@@ -43,6 +48,8 @@ __all__ = [
     "observation_value",
     "quantity",
     "timestamp",
+    "written_quantity",
+    "written_range",
 ]
 
 T = TypeVar("T")
@@ -203,12 +210,15 @@ def interval(ctx: Context, element: Element | None) -> tuple[str | None, str | N
 
 
 def observation_value(ctx: Context, element: Element | None) -> Value | None:
-    """An observation's ``value`` by its ``xsi:type``: PQ, CD/CE, INT, REAL, ST/ED, TS or BL."""
+    """An observation's ``value`` by its ``xsi:type``: PQ, IVL_PQ, CD/CE, INT, REAL, ST/ED, TS
+    or BL."""
     if element is None:
         return None
     kind = (element.get(XSI_TYPE) or "").rpartition(":")[2]
     if kind == "PQ":
         return quantity(element)
+    if kind == "IVL_PQ":
+        return _bounded(ctx, element)
     if kind in _CODED_TYPES or (not kind and _looks_coded(element)):
         return concept(ctx, element)
     if kind == "INT":
@@ -219,7 +229,8 @@ def observation_value(ctx: Context, element: Element | None) -> Value | None:
     if kind in ("ST", "ED", ""):
         return ctx.referenced_text(element)
     if kind == "TS":
-        return timestamp(ctx, element)
+        stamp = timestamp(ctx, element)
+        return None if stamp is None else rejecting(element, lambda: DateValue(stamp))
     if kind == "BL" and element.get("value") in ("true", "false"):
         return element.get("value")
     if not element.get("nullFlavor"):
@@ -231,13 +242,70 @@ def _looks_coded(element: Element) -> bool:
     return bool(element.get("code")) or next(named(element, "originalText"), None) is not None
 
 
-def quantity(element: Element) -> Quantity | None:
+def quantity(element: Element, comparator: Comparator | None = None) -> Quantity | None:
     """A PQ: its unit is UCUM by definition (CDA R2), ``1`` when it has none."""
     number = _decimal(element)
     if number is None:
         return None
     unit = attr(element, "unit") or "1"
-    return rejecting(element, lambda: Quantity(number, unit, UCUM, unit))
+    return rejecting(element, lambda: Quantity(number, unit, UCUM, unit, comparator))
+
+
+def _bounded(ctx: Context, element: Element) -> Quantity | None:
+    """An IVL_PQ value bounded on one side (a result below a detection limit) as a quantity
+    with a comparator."""
+    if element.get("value"):  # IVL_PQ derives from PQ: a plain value is allowed
+        return quantity(element)
+    low, high = _bounds(element)
+    if low is not None and high is not None:
+        ctx.warn(element, "an observation value that is a range (IVL_PQ with two bounds): not read")
+        return None
+    side = _open_side(low, high)
+    return quantity(*side) if side is not None else None
+
+
+def _bounds(element: Element) -> tuple[Element | None, Element | None]:
+    """The ``low`` and ``high`` of an interval that give a value (not ``nullFlavor="PINF"``)."""
+    low, high = child(element, "low"), child(element, "high")
+    return (
+        low if low is not None and low.get("value") else None,
+        high if high is not None and high.get("value") else None,
+    )
+
+
+def _open_side(low: Element | None, high: Element | None) -> tuple[Element, Comparator] | None:
+    """The bound of a half-open interval and the comparator it puts before its value; a bound
+    is inclusive unless it says ``inclusive="false"``."""
+    if high is not None:
+        return high, "<" if high.get("inclusive") == "false" else "<="
+    if low is not None:
+        return low, ">" if low.get("inclusive") == "false" else ">="
+    return None
+
+
+def written_quantity(element: Element) -> str | None:
+    """A PQ as a person writes it (``500 mg``; a unit of ``1`` is left out)."""
+    unit = attr(element, "unit")
+    shown = (attr(element, "value"), unit if unit != "1" else None)
+    return " ".join(filter(None, shown)) or None
+
+
+def written_range(element: Element) -> str | None:
+    """An IVL_PQ as a person writes it: ``3.5-5.1 mmol/L``, ``<=200 mg/dL``, ``>60``; None
+    when it has no bound, or a bound that is not a number."""
+    low, high = _bounds(element)
+    if not all(_DECIMAL.fullmatch(attr(b, "value") or "") for b in (low, high) if b is not None):
+        return None
+    if low is not None and high is not None:
+        # As laboratories write it (HL7 v2 OBX-7 too): the unit once, after the range.
+        if attr(low, "unit") == attr(high, "unit"):
+            return f"{attr(low, 'value')}-{written_quantity(high)}"
+        return f"{written_quantity(low)}-{written_quantity(high)}"
+    side = _open_side(low, high)
+    if side is None:
+        return None
+    bound, comparator = side
+    return f"{comparator}{written_quantity(bound)}"
 
 
 def _decimal(element: Element) -> Decimal | None:

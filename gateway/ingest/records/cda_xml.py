@@ -42,10 +42,12 @@ __all__ = [
 
 V3 = "urn:hl7-org:v3"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_IN_V3 = f"{{{V3}}}"
 NAMESPACES = {"h": V3}
 
 Element = etree._Element
 _UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_MAX_SYSTEMS = 1000
 T = TypeVar("T")
 
 # Narrative elements that separate words: their text must not run into the next cell's.
@@ -53,8 +55,11 @@ _BREAKS = frozenset(
     f"{{{V3}}}{name}"
     for name in ("td", "th", "tr", "br", "paragraph", "item", "caption", "list", "table")
 )
+# descendant:: rather than //: libxml2 expands // to descendant-or-self::node()/child::, which
+# costs a sorted merge per text (five times slower on the W6 sample).
 _NARRATIVE_IDS = etree.XPath(
-    "h:component/h:structuredBody/h:component/h:section/h:text//*[@ID]", namespaces=NAMESPACES
+    "h:component/h:structuredBody/h:component/h:section/h:text/descendant::*[@ID]",
+    namespaces=NAMESPACES,
 )
 
 
@@ -132,11 +137,10 @@ def location(element: Element) -> str:
     while node is not None:
         parent = node.getparent()
         name = local_name(node)
-        namespace = etree.QName(node).namespace
-        if namespace not in (None, V3) and node.prefix:
+        if node.prefix and not str(node.tag).startswith(_IN_V3):
             name = f"{node.prefix}:{name}"
         if parent is not None:
-            same = [sibling for sibling in parent if sibling.tag == node.tag]
+            same = list(parent.iterchildren(node.tag))
             if len(same) > 1:
                 name += f"[{same.index(node) + 1}]"
         steps.append(name)
@@ -164,19 +168,22 @@ class Context:
     root: Element
     findings: list[Finding] = field(default_factory=list)
     _narrative: dict[str, Element] | None = field(default=None, init=False, repr=False)
-    _systems: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
 
     def warn(self, element: Element, message: str) -> None:
         self.findings.append(Finding(location(element), message))
 
     def code_system(self, name: str) -> str | None:
-        """The FHIR URI of a ``codeSystem`` OID (or UUID), through the profile's table."""
-        if name not in self._systems:
-            if _UUID.fullmatch(name):
-                self._systems[name] = f"urn:uuid:{name.lower()}"
-            else:
-                self._systems[name] = system_uri(name, self.profile)
-        return self._systems[name]
+        """The FHIR URI of a ``codeSystem`` OID (or UUID), through the profile's table; the
+        answer is kept with the profile's compiled mapping for the next documents."""
+        known = self.mapping.systems
+        if name in known:
+            return known[name]
+        uri = (
+            f"urn:uuid:{name.lower()}" if _UUID.fullmatch(name) else system_uri(name, self.profile)
+        )
+        if len(known) < _MAX_SYSTEMS:  # summaries name a few dozen; a flood of odd ones is not kept
+            known[name] = uri
+        return uri
 
     def referenced_text(self, holder: Element | None) -> str | None:
         """The narrative text a ``text`` or ``originalText`` element stands for.

@@ -3,8 +3,9 @@ and IPS builder (``tests/support/records.py``).
 
 Shared samples (read in place): the eHDSI Wave-6 critical test data (13 sections, the
 unmappable-code pattern) and the epSOS Italian summary (codice fiscale, ``epsos:`` medication
-namespace). Own samples (``data/cda``): an Italian summary with ICD-9-CM diagnoses, and a
-generic one whose sections state that there is nothing to report.
+namespace). Own samples (``data/cda``): an Italian summary with ICD-9-CM diagnoses, a name use,
+a procedure period and reference ranges, and a generic one whose sections state that there is
+nothing to report (and a result below its detection limit).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from gateway.domain.records import (
     UCUM,
     Code,
     Concept,
+    DateValue,
     Identifier,
     Quantity,
     Section,
     Sex,
 )
+from gateway.fhir import canonical
 from gateway.profiles.codesystems import EDQM, ICD9CM
 from tests.support.fhir_validation import document_errors
 from tests.support.records import Translated, translate
@@ -115,6 +118,7 @@ def test_w6_header(w6: Translated) -> None:
     )
     assert patient.country == "DE"
     assert (patient.names[0].family, patient.names[0].given) == ("Ferreira", ("Diana",))
+    assert patient.names[0].use is None  # the name has no @use
     assert patient.birth_date == "1982-05-08"
     assert patient.gender is Sex.FEMALE
     assert patient.addresses[0].city == "Lisbon"
@@ -249,7 +253,7 @@ def test_w6_procedures_and_devices(w6: Translated) -> None:
     heart, section, _ = w6.translation.record.procedures
     assert heart.code == Concept((Code(SNOMED, "64253000"),), "Implantation of heart assist system")
     assert heart.body_site == Concept((Code(SNOMED, "76552005", "skin structure of shoulder"),))
-    assert (section.date, section.status) == ("2012-04-14", "completed")
+    assert (section.date, section.end, section.status) == ("2012-04-14", None, "completed")
     defibrillator, screw = w6.translation.record.devices
     assert (defibrillator.status, defibrillator.start, defibrillator.end) == (
         "active",
@@ -264,7 +268,8 @@ def test_w6_observations(w6: Translated) -> None:
     record = w6.translation.record
     status, due, live, _, delivery, _ = record.pregnancy
     assert status.value == Concept((Code(SNOMED, "77386006", "Pregnant"),))
-    assert (due.code.codings[0].code, due.value) == ("11778-8", "2023-02-14")  # a TS value
+    # A TS value is a date, no longer a string.
+    assert (due.code.codings[0].code, due.value) == ("11778-8", DateValue("2023-02-14"))
     assert (live.code.codings[0].code, live.value) == ("281050002", 2)  # an INT value
     assert delivery.effective == "2022-06-16"
     diastolic, systolic = record.vital_signs
@@ -284,6 +289,15 @@ def test_w6_observations(w6: Translated) -> None:
         Code("urn:oid:1.2.3", "b710.1", "MILD impairment for mobility of joint"),
     )
     assert mobility.onset == "2022-06-13"  # the organizer's time
+
+
+def test_w6_expected_delivery_date_is_a_date_time_claiming_the_ips_edd_profile(
+    w6: Translated,
+) -> None:
+    resource = next(e["resource"] for e in w6.bundle["entry"] if _has_code(e, "11778-8"))
+    assert resource["valueDateTime"] == "2023-02-14"
+    assert "valueString" not in resource
+    assert resource["meta"]["profile"] == [canonical.PREGNANCY_EDD]
 
 
 # --- the epSOS Italian sample -----------------------------------------------------------------
@@ -334,6 +348,10 @@ def test_italian_header_uses_the_profile_timezone(italian: Translated) -> None:
     assert record.results[0].effective == "2024-03-01T08:15:00+01:00"
     assert record.language == "it-IT"
     assert record.patient.identifiers == (Identifier(CODICE_FISCALE, "RSSMRA80A01H501U"),)
+    # name use="L" (legal) is the usual name, as HL7 C-CDA on FHIR maps it.
+    assert record.patient.names[0].use == "usual"
+    patient = next(e["resource"] for e in italian.bundle["entry"] if _is(e, "Patient"))
+    assert patient["name"][0]["use"] == "usual"
     assert record.custodian is not None
     assert record.custodian.identifiers == (
         Identifier("urn:ietf:rfc:3986", "urn:oid:2.16.840.1.113883.19.5.4"),
@@ -397,7 +415,7 @@ def test_italian_entries(italian: Translated) -> None:
     weight, height = record.vital_signs
     assert weight.effective == "2024-03-01"  # from the organizer
     assert height.value == Quantity(Decimal("178"), "cm", UCUM, "cm")
-    (hba1c,) = record.results
+    hba1c, _creatinine = record.results
     assert hba1c.interpretation is not None
     assert hba1c.interpretation.codings[0].code == "H"
     assert hba1c.note == "Valore sopra l'obiettivo terapeutico"
@@ -410,15 +428,35 @@ def test_italian_entries(italian: Translated) -> None:
     ) in _findings(italian)
 
 
-def test_explicit_absent_unknown_codes_are_read_as_codes(italian: Translated) -> None:
-    (procedure,) = italian.translation.record.procedures
-    assert procedure.code.codings == (
-        Code(
-            ABSENT_UNKNOWN, "no-procedure-info", "No information about past history of procedures"
-        ),
+def test_italian_reference_ranges_as_bounds_and_as_narrative(italian: Translated) -> None:
+    hba1c, creatinine = italian.translation.record.results
+    assert hba1c.reference_range == "4.0-6.0 %"  # IVL_PQ bounds, written out
+    assert creatinine.reference_range == "0,7 - 1,2 mg/dL"  # the narrative text wins
+    assert creatinine.value == Quantity(Decimal("0.9"), "mg/dL", UCUM, "mg/dL")
+    resource = next(e["resource"] for e in italian.bundle["entry"] if _has_code(e, "4548-4"))
+    assert resource["referenceRange"] == [{"text": "4.0-6.0 %"}]
+
+
+def test_a_course_of_procedures_keeps_its_period(italian: Translated) -> None:
+    appendectomy, physiotherapy = italian.translation.record.procedures
+    assert (appendectomy.date, appendectomy.end) == ("1998", None)
+    assert physiotherapy.code == Concept(
+        (Code(SNOMED, "91251008", "Physical therapy procedure"),),
+        "Ciclo di fisioterapia per gonartrosi",
     )
+    assert (physiotherapy.date, physiotherapy.end) == ("2024-01-08", "2024-02-16")
+    resource = next(e["resource"] for e in italian.bundle["entry"] if _has_code(e, "91251008"))
+    assert resource["performedPeriod"] == {"start": "2024-01-08", "end": "2024-02-16"}
+    assert "performedDateTime" not in resource
+    single = next(e["resource"] for e in italian.bundle["entry"] if _has_code(e, "80146002"))
+    assert single["performedDateTime"] == "1998"
+
+
+def test_explicit_absent_unknown_codes_are_read_as_codes(italian: Translated) -> None:
     (device,) = italian.translation.record.devices
-    assert device.device.codings[0].code == "no-device-info"
+    assert device.device.codings == (
+        Code(ABSENT_UNKNOWN, "no-device-info", "No information about devices"),
+    )
 
 
 # --- absent data, the generic profile ---------------------------------------------------------
@@ -464,16 +502,40 @@ def test_absent_sample_findings_and_values(absent: Translated) -> None:
         "/ClinicalDocument/component/structuredBody/component[4]/section: section for "
         "immunizations has narrative text only: not read"
     ) in found
-    report, glucose = record.results
+    report, glucose, _crp = record.results
     assert report.value == "Résultats dans les normes"  # an ST value
+    # A range has no single value: FHIR's Range is not in the record model.
     assert (glucose.value, glucose.status) == (None, "preliminary")
     assert (
         "/ClinicalDocument/component/structuredBody/component[7]/section/entry[2]/observation/"
-        "value: an observation value of type IVL_PQ: not read"
+        "value: an observation value that is a range (IVL_PQ with two bounds): not read"
     ) in found
     (smoking,) = record.social_history
     assert smoking.effective == "2024-01-01"  # a time without zone, and no profile timezone
     assert record.medications[0].dosage == "Aucun traitement en cours"
+
+
+def test_a_result_below_its_detection_limit_has_a_comparator(absent: Translated) -> None:
+    # IVL_PQ with only <high value="5" inclusive="false"/>: "below 5", no longer "not read".
+    crp = absent.translation.record.results[2]
+    assert crp.value == Quantity(Decimal("5"), "mg/L", UCUM, "mg/L", "<")
+    assert crp.reference_range == "<=5 mg/L"  # an inclusive bound, low NINF
+    assert not any("entry[3]" in f for f in _findings(absent))
+    resource = next(e["resource"] for e in absent.bundle["entry"] if _has_code(e, "1988-5"))
+    assert resource["valueQuantity"] == {
+        "comparator": "<",
+        "value": 5,
+        "unit": "mg/L",
+        "system": UCUM,
+        "code": "mg/L",
+    }
+    assert resource["referenceRange"] == [{"text": "<=5 mg/L"}]
+
+
+def _is(entry: dict[str, object], resource_type: str) -> bool:
+    resource = entry["resource"]
+    assert isinstance(resource, dict)
+    return resource.get("resourceType") == resource_type
 
 
 def _has_code(entry: dict[str, object], code: str) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.domain.records import Code, Concept, Quantity
+from gateway.domain.records import UCUM, Code, Concept, DateValue, Quantity
 from gateway.errors import RecordError, RecordRejected
 from gateway.ingest.records import Reading
 from gateway.ingest.records.cda import read_cda
@@ -170,10 +170,108 @@ def test_observation_value_types() -> None:
             _observation('<value xsi:type="INT" value="-3"/>'),
             _observation('<value xsi:type="PQ" nullFlavor="UNK"/>'),
             _observation("<value>plain text</value>"),
+            _observation('<value xsi:type="TS" value="202302141030+0100"/>'),
         )
     )
     values = [o.value for o in reading.record.results]
-    assert values == [Quantity(Decimal("150")), "true", -3, None, "plain text"]
+    assert values == [
+        Quantity(Decimal("150")),
+        "true",
+        -3,
+        None,
+        "plain text",
+        DateValue("2023-02-14T10:30:00+01:00"),
+    ]
+
+
+def _interval(bounds: str) -> str:
+    return f'<value xsi:type="IVL_PQ">{bounds}</value>'
+
+
+def _ivl(bounds: str) -> str:
+    return _observation(_interval(bounds))
+
+
+def test_interval_values_open_on_one_side_have_a_comparator() -> None:
+    reading = _odd(
+        _section(
+            "30954-2",
+            _ivl('<low value="60" unit="mL/min"/><high nullFlavor="PINF"/>'),
+            _ivl('<low value="60" unit="mL/min" inclusive="false"/>'),
+            _ivl('<high value="0.5" unit="ng/mL"/>'),
+            _observation('<value xsi:type="IVL_PQ" value="7" unit="mmol/L"/>'),
+            _ivl('<low nullFlavor="NINF"/><high nullFlavor="PINF"/>'),
+            _ivl('<low value="3" unit="g"/><high value="5" unit="g"/>'),
+        )
+    )
+    assert [o.value for o in reading.record.results] == [
+        Quantity(Decimal("60"), "mL/min", UCUM, "mL/min", ">="),
+        Quantity(Decimal("60"), "mL/min", UCUM, "mL/min", ">"),
+        Quantity(Decimal("0.5"), "ng/mL", UCUM, "ng/mL", "<="),
+        Quantity(Decimal("7"), "mmol/L", UCUM, "mmol/L"),
+        None,
+        None,
+    ]
+    assert [str(f) for f in reading.findings] == [
+        f"{_SECTION}/section/entry[6]/observation/value: an observation value that is a range "
+        "(IVL_PQ with two bounds): not read"
+    ]
+
+
+def test_a_bound_that_is_no_number_is_refused_like_any_value() -> None:
+    with pytest.raises(RecordRejected, match="not a decimal number") as caught:
+        _odd(_section("30954-2", _ivl('<high value="lt 5" unit="mg/L"/>')))
+    assert caught.value.location == f"{_SECTION}/section/entry/observation/value/high"
+
+
+def test_an_impossible_date_value_is_refused_where_it_is() -> None:
+    with pytest.raises(RecordRejected, match="does not exist") as caught:
+        _odd(_section("10162-6", _observation('<value xsi:type="TS" value="20230230"/>')))
+    assert caught.value.location == f"{_SECTION}/section/entry/observation/value"
+    assert "20230230" not in str(caught.value)
+
+
+def _ranged(*ranges: str) -> str:
+    body = "".join(
+        f"<referenceRange><observationRange>{r}</observationRange></referenceRange>" for r in ranges
+    )
+    return _observation(f'<value xsi:type="PQ" value="4" unit="mmol/L"/>{body}')
+
+
+def test_reference_ranges() -> None:
+    reading = _odd(
+        _section(
+            "30954-2",
+            _ranged(_interval('<low value="3.5" unit="mmol/L"/><high value="5.1" unit="mmol/L"/>')),
+            _ranged(_interval('<low value="1" unit="g"/><high value="1000" unit="mg"/>')),
+            _ranged(_interval('<low value="60" inclusive="false" unit="1"/>')),
+            _ranged("<text>  entro i limiti\n di norma </text>"),
+            _ranged(  # a critical range beside the normal one
+                _interval('<high value="5" unit="mmol/L"/>'),
+                _interval('<high value="9" unit="mmol/L"/>'),
+            ),
+            _ranged(_interval('<high value="five" unit="mmol/L"/>')),
+            _ranged('<value xsi:type="CD" code="N" codeSystem="2.16.840.1.113883.5.83"/>'),
+        )
+    )
+    assert [o.reference_range for o in reading.record.results] == [
+        "3.5-5.1 mmol/L",
+        "1 g-1000 mg",
+        ">60",
+        "entro i limiti di norma",
+        "<=5 mmol/L",
+        None,
+        None,
+    ]
+    entry = f"{_SECTION}/section/entry"
+    assert [str(f) for f in reading.findings] == [
+        f"{entry}[5]/observation/referenceRange[2]/observationRange: only the first reference "
+        "range is read",
+        f"{entry}[6]/observation/referenceRange/observationRange: a reference range without a "
+        "text or numeric bounds: left out",
+        f"{entry}[7]/observation/referenceRange/observationRange: a reference range without a "
+        "text or numeric bounds: left out",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -237,6 +335,49 @@ def test_a_dated_entry_with_an_unknown_code_is_not_an_absence() -> None:
     assert [f.message for f in reading.findings] == [
         "a procedure without a coded or described code: not read"
     ]
+
+
+@pytest.mark.parametrize(
+    ("use", "expected", "found"),
+    [
+        ("L", "usual", []),
+        ("SRCH L", "usual", []),  # a set of codes: the first the profile knows
+        ("P", "anonymous", []),
+        ("PHON", None, ["name use PHON is not in the profile: left out"]),
+        ("", None, []),
+    ],
+)
+def test_name_uses(use: str, expected: str | None, found: list[str]) -> None:
+    text = _HEADER.replace("<name>", f'<name use="{use}">').format(sections="")
+    reading = _read(text.encode())
+    assert reading.record.patient.names[0].use == expected
+    assert [f.message for f in reading.findings] == found
+
+
+def test_a_procedure_with_only_an_end() -> None:
+    reading = _odd(
+        _section(
+            "47519-4",
+            '<procedure><code code="80146002" codeSystem="2.16.840.1.113883.6.96"/>'
+            '<effectiveTime><low nullFlavor="UNK"/><high value="20100302"/></effectiveTime>'
+            "</procedure>",
+        )
+    )
+    (procedure,) = reading.record.procedures
+    assert (procedure.date, procedure.end) == (None, "2010-03-02")
+
+
+def test_a_procedure_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(RecordRejected, match="ends before it starts") as caught:
+        _odd(
+            _section(
+                "47519-4",
+                '<procedure><code code="80146002" codeSystem="2.16.840.1.113883.6.96"/>'
+                '<effectiveTime><low value="2012"/><high value="2010"/></effectiveTime>'
+                "</procedure>",
+            )
+        )
+    assert caught.value.location == f"{_SECTION}/section/entry/procedure"
 
 
 def test_unknown_status_and_gender_codes_are_reported_not_guessed() -> None:

@@ -149,6 +149,25 @@ def test_gender_and_telecom_tables_come_from_the_profile() -> None:
     ]
 
 
+def test_name_uses_come_from_the_profile() -> None:
+    legal_is_official = _changed("it-ehdsi-cda", {"name_uses": {"L": "official"}})
+    assert read_cda(ITALIAN, legal_is_official).record.patient.names[0].use == "official"
+    reading = read_cda(ITALIAN, _changed("it-ehdsi-cda", {"name_uses": {}}))
+    assert reading.record.patient.names[0].use is None
+    assert [str(f) for f in reading.findings if "name use" in f.message] == [
+        "/ClinicalDocument/recordTarget/patientRole/patient/name: name use L is not in the "
+        "profile: left out"
+    ]
+
+
+def test_a_mapping_is_compiled_once_per_profile() -> None:
+    profile = _profile("it-ehdsi-cda")
+    assert mapping_of(profile) is mapping_of(profile)
+    changed = _changed("it-ehdsi-cda", {"name_uses": {"L": "official"}})
+    assert mapping_of(changed) is not mapping_of(profile)
+    assert mapping_of(changed).name_uses == {"L": "official"}
+
+
 def test_document_codes_come_from_the_profile() -> None:
     strict = _changed("generic-ehdsi-cda", {"document_codes": ["60592-3"]})
     with pytest.raises(RecordRejected) as caught:
