@@ -57,6 +57,7 @@ from gateway.domain.samples import Identifier, Sex
 
 __all__ = [
     "ABSENT_UNKNOWN",
+    "CLINICAL_LISTS",
     "ATC",
     "ICD10",
     "LOINC",
@@ -317,12 +318,12 @@ class PatientRecord:
 
         The profile engine walks this to report codes that have no EU coding.
         """
-        for name in _CLINICAL_LISTS:
+        for name in CLINICAL_LISTS:
             for index, item in enumerate(getattr(self, name)):
                 yield from _concepts_in(item, f"{name}[{index}]")
 
 
-_CLINICAL_LISTS = (
+CLINICAL_LISTS = (
     "problems",
     "allergies",
     "medications",

@@ -16,25 +16,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.records import ICD10, PatientRecord
+from gateway.domain.records import CLINICAL_LISTS, ICD10, PatientRecord
 
 __all__ = ["StoredRecord", "current_records", "diagnosis_codes", "merge_records", "source_order"]
 
-_LISTS = (
-    "problems",
-    "allergies",
-    "medications",
-    "results",
-    "immunizations",
-    "procedures",
-    "devices",
-    "vital_signs",
-    "past_problems",
-    "pregnancy",
-    "social_history",
-    "functional_status",
-    "notes",
-)
+_LISTS = (*CLINICAL_LISTS, "notes")
 
 
 _PATIENT_DETAILS = ("names", "birth_date", "gender", "addresses", "telecoms", "country")
