@@ -57,8 +57,8 @@ from gateway.domain.samples import Identifier, Sex
 
 __all__ = [
     "ABSENT_UNKNOWN",
-    "CLINICAL_LISTS",
     "ATC",
+    "CLINICAL_LISTS",
     "ICD10",
     "LOINC",
     "SNOMED",
