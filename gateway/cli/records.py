@@ -28,6 +28,14 @@ def register(commands: Any) -> None:
         "(country '-' for a generic profile).",
     )
     listing.set_defaults(run=run_list)
+    systems = actions.add_parser(
+        "systems",
+        help="one line per national identifier system: system, country",
+        description="Every identifier system the installed profiles name (FHIR URIs, urn:oid: "
+        "OIDs and source aliases), with the member state it belongs to: the table the "
+        "gateway routes a patient by. One line each: system<TAB>country.",
+    )
+    systems.set_defaults(run=run_systems)
 
     translate = commands.add_parser("translate", help="translate without storing anything")
     kinds = translate.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -63,6 +71,12 @@ def _record_arguments(parser: argparse.ArgumentParser) -> None:
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
     for profile in open_profiles(settings.profiles_dir):
         print(f"{profile.name}\t{profile.country or '-'}\t{profile.format}")
+    return 0
+
+
+def run_systems(settings: Settings, args: argparse.Namespace) -> int:
+    for system, country in open_profiles(settings.profiles_dir).identifier_systems().items():
+        print(f"{system}\t{country}")
     return 0
 
 

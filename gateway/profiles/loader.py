@@ -78,6 +78,11 @@ class ProfileSet:
     def concept_map(self, url: str) -> ConceptMap:
         return self._maps[url]
 
+    def identifier_systems(self) -> dict[str, str]:
+        """Every identifier system (URI, ``urn:oid:`` or alias) the profiles name -> its
+        country, sorted: the table the federation routes patients by."""
+        return dict(sorted(self._countries.items()))
+
     def policy(self, country: str) -> CountryPolicy | None:
         """The country's consent defaults, if ``profiles/<cc>/policy.yaml`` gives them."""
         return self._policies.get(country)

@@ -111,3 +111,16 @@ def test_a_mapping_only_the_reader_can_judge_is_refused_at_start(database_url, t
     line = one_clear_line(gateway(database_url, "profiles", "list", profiles=folder))
     assert "it-ehdsi-cda.yaml: mapping:" in line
     assert "10160-0" in line
+
+
+def test_profiles_systems_prints_each_identifier_system_with_its_country(database_url):
+    result = gateway(database_url, "profiles", "systems")
+    assert result.returncode == 0, result.stderr
+    table = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert table["http://hl7.it/sid/codiceFiscale"] == "IT"
+    assert table["urn:oid:2.16.840.1.113883.2.9.4.3.2"] == "IT"
+    assert table["urn:oid:1.2.250.1.213.1.4.8"] == "FR"
+    assert table["http://fhir.de/sid/gkv/kvid-10"] == "DE"
+    assert table["http://fhir.nl/fhir/NamingSystem/bsn"] == "NL"
+    assert table["https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"] == "BE"
+    assert list(table) == sorted(table)
