@@ -6,6 +6,7 @@ versions of it are made by changing its submission date, which is the record's s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,29 @@ def test_a_citizen_of_an_opt_in_country_does_not_count_for_research(settings, tm
         assert response.status_code == 200, response.text
         (result_set,) = response.json()["response"]["resultSets"]
         assert [r["id"] for r in result_set["results"]] == ["P2"]
+
+
+def isik_patient(patient_id: str, *identifiers: tuple[str, str]) -> bytes:
+    resource = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "meta": {"lastUpdated": "2026-01-15T09:00:00+01:00"},
+        "identifier": [{"system": system, "value": value} for system, value in identifiers],
+        "name": [{"use": "official", "family": "Testperson", "given": ["Erika"]}],
+        "gender": "female",
+        "birthDate": "1964-08-12",
+    }
+    return json.dumps(resource).encode()
+
+
+def test_a_record_naming_two_stored_patients_is_a_conflict_and_stores_nothing(client):
+    gkv = ("http://fhir.de/sid/gkv/kvid-10", "A123456780")
+    pkv = ("http://fhir.de/sid/pkv/kvid-10", "M123456785")
+    first = push(client, isik_patient("a", gkv), profile="de-isik-fhir")
+    second = push(client, isik_patient("b", pkv), profile="de-isik-fhir")
+    assert first.headers["location"] != second.headers["location"]
+    body = outcome(push(client, isik_patient("c", gkv, pkv), profile="de-isik-fhir"), 409)
+    assert "different stored patients" in body["issue"][0]["diagnostics"]
+    assert "A123456780" not in json.dumps(body)
+    found = client.get("/fhir/Patient", params={"identifier": "|".join(gkv)}).json()
+    assert len(found["entry"][0]["resource"]["identifier"]) == 1
