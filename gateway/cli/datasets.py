@@ -8,7 +8,6 @@ from typing import Any
 
 from gateway.cli.common import database
 from gateway.cli.options import add_policy_flags, policy_change
-from gateway.services import datasets as service
 from gateway.settings import Settings
 
 
@@ -27,6 +26,8 @@ def register(commands: Any) -> None:
 
 
 async def run_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services import datasets as service
+
     async with database(settings) as db:
         summaries = await service.list_datasets(db)
     print("name\tassembly\tsecurity\tmax_granularity\tconsent_basis\tduo\tvariants\tsamples")
@@ -49,6 +50,8 @@ async def run_set(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from gateway.services import datasets as service
+
     async with database(settings) as db:
         dataset = await service.set_policy(db, args.dataset, change)
     p = dataset.policy

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import Progress, database
-from gateway.services.demo import DEMO_DATASET, load_demo
-from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
 
 
@@ -16,8 +14,8 @@ def register(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="load the demo data into the configured database",
-        description=f"Generate the deterministic synthetic cohort (VCF + sample manifest) "
-        f"under --out and ingest it as dataset {DEMO_DATASET!r}, then a German national record "
+        description="Generate the deterministic synthetic cohort (VCF + sample manifest) "
+        "under --out and ingest it as dataset 'demo-cohort', then a German national record "
         "(ISiK FHIR) for each linked citizen. Loading twice changes nothing.",
     )
     demo.add_argument(
@@ -31,6 +29,9 @@ def register(commands: Any) -> None:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress("demo")
+    from gateway.services.demo import load_demo
+    from gateway.services.records import RecordService, open_profiles
+
     profiles = open_profiles(settings.profiles_dir)
     async with database(settings) as db:
         records = RecordService(

@@ -9,7 +9,6 @@ from typing import Any
 from gateway.cli.common import Progress, database
 from gateway.cli.options import add_policy_flags, policy_change
 from gateway.cli.records import add_ingest_record
-from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
 from gateway.settings import Settings
 
 
@@ -44,6 +43,8 @@ def register(commands: Any) -> None:
 
 
 async def run_vcf(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
+
     job = VcfIngest(
         path=args.file,
         dataset=args.dataset,

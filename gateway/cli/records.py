@@ -7,15 +7,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import database
 from gateway.errors import BadRequest
-from gateway.profiles.model import Finding
-from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.profiles.model import Finding
+    from gateway.services.records import RecordService
 
 
 def register(commands: Any) -> None:
@@ -69,18 +69,24 @@ def _record_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services.records import open_profiles
+
     for profile in open_profiles(settings.profiles_dir):
         print(f"{profile.name}\t{profile.country or '-'}\t{profile.format}")
     return 0
 
 
 def run_systems(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services.records import open_profiles
+
     for system, country in open_profiles(settings.profiles_dir).identifier_systems().items():
         print(f"{system}\t{country}")
     return 0
 
 
 def run_translate(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
     service = _service(settings)
     translated = service.translate(_read(args.file, settings), args.profile)
     _warn(translated.findings)
@@ -102,6 +108,8 @@ async def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _service(settings: Settings, db: Any = None) -> RecordService:
+    from gateway.services.records import RecordService, open_profiles
+
     profiles = open_profiles(settings.profiles_dir)
     return RecordService(
         db, profiles, country=settings.country, max_bytes=settings.record_max_bytes

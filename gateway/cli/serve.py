@@ -7,9 +7,6 @@ import asyncio
 import socket
 from typing import Any
 
-import uvicorn
-
-from gateway.app import create_app
 from gateway.cli.common import database
 from gateway.errors import Unavailable
 from gateway.settings import Settings
@@ -29,6 +26,10 @@ def register(commands: Any) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=changes)
+    import uvicorn
+
+    from gateway.app import create_app
+
     asyncio.run(_prepare(settings))
     uvicorn.run(
         create_app(settings),
