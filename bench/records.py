@@ -31,7 +31,7 @@ import hl7
 import orjson
 from lxml import etree
 
-from gateway.fhir import build_document
+from gateway.fhir.ips import build_document
 from gateway.ingest.records import reader_for
 from gateway.profiles.engine import apply_profile
 from gateway.profiles.loader import ProfileSet, load_profiles

@@ -17,6 +17,7 @@ from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
 from gateway.services.beacon_query import BeaconOptions, BeaconService
+from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = open_database(settings.database_url)
         await upgrade(database)
+        genomics = GenomicReportService(database, settings.public_base_url)
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 profiles,
                 country=settings.country,
                 max_bytes=settings.record_max_bytes,
+                genomics=genomics,
             ),
+            genomics=genomics,
             capability=capability_statement(
                 base_url=settings.public_base_url,
                 country=settings.country,

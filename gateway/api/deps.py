@@ -12,6 +12,7 @@ from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.errors import BadBeaconQuery, TooLarge
 from gateway.fhir.datatypes import Json
 from gateway.services.beacon_query import BeaconService
+from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.records import RecordService
 from gateway.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     beacon: BeaconService
     health: HealthService
     records: RecordService
+    genomics: GenomicReportService
     capability: Json
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 
-from gateway.api.deps import ServicesDep
+from gateway.api.deps import Services, ServicesDep
 from gateway.api.rendering import FHIRBody
 from gateway.domain.records import Identifier
 from gateway.errors import BadRequest
+from gateway.fhir.datatypes import Json
 from gateway.fhir.search import searchset
+from gateway.services.genomic_reports import check_paging
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -63,3 +66,76 @@ def parse_identifier(token: str) -> Identifier:
     if not bar or not system.strip() or not value.strip():
         raise BadRequest("identifier must be system|value, both parts given")
     return Identifier(system.strip(), value.strip())
+
+
+# --- genomics: the patient's genomic reports and their Observations ----------------------------
+
+CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=1000)]
+OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0)]
+SubjectQuery = Annotated[str, Query(description="Patient/{id}", max_length=128)]
+
+
+@router.get("/DiagnosticReport", summary="Search a patient's genomic reports")
+async def search_reports(
+    request: Request,
+    found: ServicesDep,
+    subject: SubjectQuery,
+    category: Annotated[str | None, Query(max_length=128)] = None,
+    count: CountQuery = None,
+    offset: OffsetQuery = None,
+) -> FHIRBody:
+    patient_id = _patient_of(subject)
+    size, start = check_paging(count, offset, found.genomics.max_count)
+    reports = [] if not _is_genomics(category) else await found.genomics.reports(patient_id)
+    return FHIRBody(_page(request, found, reports[start : start + size], len(reports), size, start))
+
+
+@router.get("/Observation", summary="Search the Observations of a patient's genomic reports")
+async def search_observations(
+    request: Request,
+    found: ServicesDep,
+    subject: SubjectQuery,
+    code: Annotated[str | None, Query(max_length=128)] = None,
+    category: Annotated[str | None, Query(max_length=128)] = None,
+    count: CountQuery = None,
+    offset: OffsetQuery = None,
+) -> FHIRBody:
+    patient_id = _patient_of(subject)
+    size, start = check_paging(count, offset, found.genomics.max_count)
+    if category is not None and not _is_genomics(category) and category != "laboratory":
+        return FHIRBody(_page(request, found, [], 0, size, start))
+    wanted = code.rpartition("|")[2] if code else None
+    items, total = await found.genomics.observations(patient_id, wanted, size, start)
+    return FHIRBody(_page(request, found, items, total, size, start))
+
+
+@router.get("/Observation/{observation_id}", summary="Read a genomic Observation")
+async def read_observation(found: ServicesDep, observation_id: str) -> FHIRBody:
+    return FHIRBody(await found.genomics.observation(observation_id))
+
+
+def _patient_of(subject: str) -> str:
+    kind, _, patient_id = subject.rpartition("/")
+    if kind.rpartition("/")[2] != "Patient" or not patient_id:
+        raise BadRequest("subject must be Patient/{id}")
+    return patient_id
+
+
+def _is_genomics(category: str | None) -> bool:
+    # A token: GE, or system|GE with the v2-0074 system.
+    return category is None or category.rpartition("|")[2] == "GE"
+
+
+def _page(
+    request: Request, found: Services, items: list[Json], total: int, size: int, start: int
+) -> Json:
+    base = found.settings.public_base_url
+    query = dict(request.query_params)
+    link = f"{base}{request.url.path}?{urlencode(query)}"
+    bundle = searchset(base, items, link, total=total)
+    if start + size < total:
+        following = {**query, "_offset": str(start + size), "_count": str(size)}
+        bundle["link"].append(
+            {"relation": "next", "url": f"{base}{request.url.path}?{urlencode(following)}"}
+        )
+    return bundle

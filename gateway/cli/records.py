@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import database
+from gateway.cli.genomics import add_translate_vcf
 from gateway.errors import BadRequest
 from gateway.settings import Settings
 
@@ -49,6 +50,7 @@ def register(commands: Any) -> None:
     _record_arguments(record)
     record.add_argument("-o", "--output", type=Path, help="write the Bundle here (default: stdout)")
     record.set_defaults(run=run_translate)
+    add_translate_vcf(kinds)
 
 
 def add_ingest_record(kinds: Any) -> None:

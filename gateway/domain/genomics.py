@@ -11,7 +11,7 @@ Reporting ``LA30100-4`` "0-based interval counting": VCF ``POS`` p with ``REF`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -20,6 +20,7 @@ __all__ = [
     "CalledAllele",
     "Interval",
     "PhaseRelation",
+    "PhaseTracker",
     "SourceClass",
     "StructuralDetail",
     "TranslationTally",
@@ -141,6 +142,38 @@ class TranslationTally:
     alleles: int = 0  # non-reference alleles that became variant Observations
     multi_allelic: int = 0  # records with more than one ALT
     symbolic: int = 0  # structural alleles among ``alleles``
-    skipped_alleles: int = 0  # ALT "*" (overlapping deletion) or "." (no alternate)
+    # "*" (overlapping deletion), <NON_REF>, breakends, untyped symbolic alleles, unknown contigs
+    skipped_alleles: int = 0
     phase_relations: int = 0
     notes: list[str] | None = None
+
+
+@dataclass
+class PhaseTracker:
+    """Pairs consecutive phased alleles of one phase set: the same GT position means the same
+    chromosome copy (Cis), another means the other copy (Trans). Keeps only the last allele of
+    each set on the current chromosome, so memory stays flat over a whole genome.
+
+    ``key`` is whatever names the allele in the output (its Observation's full URL)."""
+
+    chromosome: str | None = None
+    last: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def add(self, allele: CalledAllele, key: str) -> tuple[str, PhaseRelation] | None:
+        if allele.chromosome != self.chromosome:
+            self.chromosome, self.last = allele.chromosome, {}
+        if (
+            allele.phase_set is None
+            or allele.genotype_index is None
+            or allele.allelic_state is AllelicState.HOMOZYGOUS  # on both copies: no phase
+        ):
+            return None
+        previous = self.last.get(allele.phase_set)
+        self.last[allele.phase_set] = (key, allele.genotype_index)
+        if previous is None:
+            return None
+        earlier, earlier_index = previous
+        relation = (
+            PhaseRelation.CIS if earlier_index == allele.genotype_index else PhaseRelation.TRANS
+        )
+        return earlier, relation

@@ -9,8 +9,7 @@ the domain, the gateway's errors and the standard library only.
   :mod:`~gateway.fhir.observations`: one builder per resource, following its IPS profile
 - :mod:`gateway.fhir.datatypes`, :mod:`~gateway.fhir.narrative`: data types, escaped XHTML
 - :mod:`gateway.fhir.canonical`: profile and code system URLs
+
+Import the modules themselves (``from gateway.fhir.ips import build_document``): the package
+imports nothing, so ``gateway translate vcf`` loads only the genomics builders.
 """
-
-from gateway.fhir.ips import build_document
-
-__all__ = ["build_document"]

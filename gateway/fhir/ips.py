@@ -11,13 +11,14 @@ byte once serialised, which a signature over the canonical JSON relies on.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from gateway.domain.records import LOINC, Organization, PatientRecord, check_instant
+from gateway.domain.records import LOINC, Organization, PatientRecord, Section, check_instant
 from gateway.fhir import canonical
 from gateway.fhir.datatypes import Json, coded, reference
 from gateway.fhir.narrative import narrative, paragraph
 from gateway.fhir.resources import Refs, full_url, organization, patient, shell
-from gateway.fhir.sections import SECTIONS, Ids, section
+from gateway.fhir.sections import SECTIONS, Ids, report_entry, section
 
 __all__ = ["TITLE", "build_document"]
 
@@ -32,6 +33,7 @@ def build_document(
     timestamp: str,
     country: str,
     patient_id: str | None = None,
+    reports: Sequence[Json] = (),
 ) -> Json:
     """The IPS document Bundle for ``record``, as plain JSON-ready dicts.
 
@@ -40,7 +42,9 @@ def build_document(
     ``country`` is the ISO 3166-1 code of the member state whose gateway builds it; the
     gateway stands as the author when the record names no organisation. ``patient_id``, when
     given, is the Patient's id (the stored patient's, so the document points at ``Patient/{id}``
-    on this server); by default it is derived like every other id.
+    on this server); by default it is derived like every other id. ``reports`` are
+    DiagnosticReports (genomic reports) listed in the results section after the record's own
+    results; their ``subject`` is set to the document's Patient.
 
     :raises ValueError: if an argument is malformed.
     """
@@ -54,7 +58,7 @@ def build_document(
     (author_url, author), (custodian_url, _) = organisations[0], organisations[-1]
     patient_resource = patient(record.patient, patient_id or ids("patient"))
     refs = Refs(patient=full_url(patient_resource["id"]), performer=author_url)
-    sections, clinical = _sections(record, ids, refs)
+    sections, clinical = _sections(record, ids, refs, reports)
 
     summary = _summary(record, timestamp, author["name"])
     composition = _composition(record, ids("composition"), timestamp, refs, author_url, summary)
@@ -87,12 +91,16 @@ def _checked(document_id: str, timestamp: str, country: str) -> str:
     return document
 
 
-def _sections(record: PatientRecord, ids: Ids, refs: Refs) -> tuple[list[Json], list[Json]]:
+def _sections(
+    record: PatientRecord, ids: Ids, refs: Refs, reports: Sequence[Json]
+) -> tuple[list[Json], list[Json]]:
     """The Composition sections, and the resources their entries list, in section order."""
     sections: list[Json] = []
     resources: list[Json] = []
     for spec in SECTIONS:
         entries = spec.build(record, ids, refs)
+        if spec.section is Section.RESULTS:
+            entries += [report_entry(report, refs) for report in reports]
         made = section(spec, entries, record.notes_for(spec.section))
         if made is not None:
             sections.append(made)

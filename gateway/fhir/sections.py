@@ -25,7 +25,7 @@ from gateway.domain.records import (
     Value,
 )
 from gateway.fhir import canonical, clinical
-from gateway.fhir.datatypes import Json, coded
+from gateway.fhir.datatypes import Json, coded, reference
 from gateway.fhir.narrative import narrative, paragraph, table
 from gateway.fhir.observations import observation, profiles_for
 from gateway.fhir.resources import Refs, full_url
@@ -301,6 +301,14 @@ SECTIONS: tuple[SectionSpec, ...] = (
         _problems("functional_status"),
     ),
 )
+
+
+def report_entry(report: Json, refs: Refs) -> Entry:
+    """A DiagnosticReport (a genomic report) as a results entry, about the document's Patient."""
+    resource = {**report, "subject": reference(refs.patient)}
+    name = resource.get("code", {}).get("text") or "Genomic report"
+    row = (name, resource.get("conclusion"), resource.get("issued"), resource.get("status"))
+    return Entry(resource, row)
 
 
 def section(spec: SectionSpec, entries: Sequence[Entry], notes: Sequence[str]) -> Json | None:

@@ -16,14 +16,12 @@ decoding) costs more than reading the line did.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import pysam
 from pysam.libcbgzf import BGZFile
 
 from gateway.domain.assemblies import canonical_chromosome
@@ -37,6 +35,7 @@ from gateway.ingest.genotypes import (
     decode_alleles,
 )
 from gateway.ingest.header import annotation_layouts, detect_assembly, resolve_assembly
+from gateway.ingest.vcf_open import check_file, open_variant_file, quiet_htslib
 from gateway.ingest.vcf_records import (
     NOT_VARIANTS,
     InvalidRecord,
@@ -98,8 +97,8 @@ class VcfFile:
     ) -> None:
         self.path = Path(path)
         self._lines: BGZFile | None = None
-        _check_file(self.path)
-        self._file = _open_variant_file(self.path)
+        check_file(self.path)
+        self._file = open_variant_file(self.path)
         try:
             header = self._file.header
             self.samples: tuple[str, ...] = tuple(str(name) for name in header.samples)
@@ -129,13 +128,13 @@ class VcfFile:
     def close(self) -> None:
         """Release the file handles; closing a file whose reading failed is not an error."""
         self._close_lines()
-        with contextlib.suppress(OSError), _quiet_htslib():
+        with contextlib.suppress(OSError), quiet_htslib():
             self._file.close()
 
     def _close_lines(self) -> None:
         lines, self._lines = self._lines, None
         if lines is not None:
-            with contextlib.suppress(OSError), _quiet_htslib():
+            with contextlib.suppress(OSError), quiet_htslib():
                 lines.close()
 
     def progress(self) -> tuple[int, int]:
@@ -155,12 +154,12 @@ class VcfFile:
 
     def _text_lines(self) -> Iterator[tuple[int, bytes]]:
         self._close_lines()
-        with _quiet_htslib():
+        with quiet_htslib():
             self._lines = reader = BGZFile(str(self.path), "rb", None)
         number = 0
         while True:
             try:
-                with _quiet_htslib():
+                with quiet_htslib():
                     line = next(reader)
             except StopIteration:
                 return
@@ -171,13 +170,13 @@ class VcfFile:
                 yield number, line.rstrip(b"\r\n")
 
     def _bcf_lines(self) -> Iterator[tuple[int, bytes]]:
-        with _quiet_htslib():
+        with quiet_htslib():
             self._file.reset()
             records = iter(self._file)
         number = 0
         while True:
             try:
-                with _quiet_htslib():
+                with quiet_htslib():
                     record = next(records)
             except StopIteration:
                 return
@@ -266,49 +265,6 @@ class VcfFile:
             raise InvalidRecord(f"no sample columns, the header names {n_samples}")
         alleles = decode_alleles(fields[8], fields[9], n_samples)
         return allele_bitmaps(alleles, n_alts, self._layout)
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise IngestError(f"{path}: no such file")
-    if not path.is_file():
-        raise IngestError(f"{path}: not a regular file")
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    # BGZF (SAM spec §4.1) is gzip with an extra field "BC"; htslib cannot seek in plain gzip.
-    if head[:2] == b"\x1f\x8b" and not (len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC"):
-        raise IngestError(f"{path} is gzip-compressed but not BGZF; recompress it with bgzip")
-
-
-def _open_variant_file(path: Path) -> pysam.VariantFile:
-    try:
-        with _quiet_htslib():
-            variant_file = pysam.VariantFile(str(path))
-    except ValueError as exc:
-        if "header" in str(exc):
-            raise IngestError(f"{path}: malformed VCF header") from exc
-        raise IngestError(f"{path}: not a VCF or BCF file") from exc
-    except OSError as exc:
-        if exc.errno == errno.ENOEXEC:  # htslib's answer for bytes of no format it knows
-            raise IngestError(f"{path}: not a VCF or BCF file") from exc
-        raise IngestError(f"{path}: cannot open as VCF/BCF: {exc.strerror or exc}") from exc
-    if variant_file.format not in ("VCF", "BCF"):
-        variant_file.close()
-        raise IngestError(f"{path}: not a VCF or BCF file")
-    return variant_file
-
-
-@contextlib.contextmanager
-def _quiet_htslib() -> Iterator[None]:
-    """Silence htslib's own stderr messages; every failure surfaces as an IngestError."""
-    previous = pysam.set_verbosity(0)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(previous)
 
 
 def _sample_layout(path: Path, positions: Sequence[int] | None, n_samples: int) -> SamplePositions:

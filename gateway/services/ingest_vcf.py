@@ -22,6 +22,7 @@ from gateway.domain.samples import SampleLink, Sex
 from gateway.errors import IngestError
 from gateway.ingest.manifest import read_manifest
 from gateway.ingest.vcf import VariantCalls, VcfFile, file_digest
+from gateway.services.genomic_reports import store_genomic_reports
 from gateway.storage.database import Database
 from gateway.storage.datasets import DatasetRepository
 from gateway.storage.samples import SampleRepository
@@ -92,6 +93,16 @@ async def ingest_vcf(
             connection, job, dataset, file_id, [positions[s] for s in samples], progress
         )
         await repo.finish_file(file_id, count)
+        # Citizens' genomic reports, in the same transaction: all or nothing.
+        await store_genomic_reports(
+            connection,
+            job.path,
+            file_id,
+            digest,
+            links,
+            dataset.assembly,
+            all_filters=job.all_filters,
+        )
     return IngestReport(
         dataset.name, digest, count, len(samples), False, time.perf_counter() - started
     )

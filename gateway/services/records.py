@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +18,14 @@ from typing import Literal
 from gateway.domain.records import Identifier, PatientRecord
 from gateway.domain.summary import current_records, diagnosis_codes, merge_records
 from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, RecordError, TooLarge
-from gateway.fhir import build_document
 from gateway.fhir.datatypes import Json
+from gateway.fhir.ips import build_document
 from gateway.fhir.resources import patient as patient_resource
 from gateway.ingest.records import check_mapping, reader_for
 from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
 from gateway.profiles.model import Finding, Profile
+from gateway.services.genomic_reports import GenomicReportService
 from gateway.storage.database import Database
 from gateway.storage.patients import PatientRepository
 
@@ -71,12 +73,19 @@ class Stored:
 
 class RecordService:
     def __init__(
-        self, database: Database | None, profiles: ProfileSet, *, country: str, max_bytes: int
+        self,
+        database: Database | None,
+        profiles: ProfileSet,
+        *,
+        country: str,
+        max_bytes: int,
+        genomics: GenomicReportService | None = None,
     ) -> None:
         self._database = database
         self._profiles = profiles
         self._country = country
         self._max_bytes = max_bytes
+        self._genomics = genomics
 
     @property
     def profiles(self) -> ProfileSet:
@@ -115,14 +124,18 @@ class RecordService:
         """:meth:`translate` in a worker thread."""
         return await asyncio.to_thread(self.translate, data, profile_name)
 
-    def document(self, record: PatientRecord, patient_id: str | None = None) -> Json:
-        """A fresh IPS document for ``record``: new id, stamped now."""
+    def document(
+        self, record: PatientRecord, patient_id: str | None = None, reports: Sequence[Json] = ()
+    ) -> Json:
+        """A fresh IPS document for ``record``: new id, stamped now; ``reports`` (genomic
+        DiagnosticReports) join its results section."""
         return build_document(
             record,
             document_id=str(uuid.uuid4()),
             timestamp=_now(),
             country=record.patient.country or self._country,
             patient_id=patient_id,
+            reports=reports,
         )
 
     # --- storage ------------------------------------------------------------------------------
@@ -164,7 +177,8 @@ class RecordService:
         :raises NotFound: no such patient.
         """
         record = await self._merged(patient_id)
-        return self.document(record, patient_id)
+        reports = await self._genomics.reports(patient_id) if self._genomics else []
+        return self.document(record, patient_id, reports)
 
     async def summary_for(self, identifier: Identifier) -> Json:
         """:raises NotFound: no patient has that identifier (the value is not echoed)."""

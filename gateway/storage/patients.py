@@ -143,6 +143,12 @@ class PatientRepository:
             return None
         return PatientRow(row.id, row.country, Sex(row.sex) if row.sex else None, row.updated_at)
 
+    async def identifiers_of(self, patient_id: str) -> list[Identifier]:
+        query = select(patient_identifiers.c.system, patient_identifiers.c.value).where(
+            patient_identifiers.c.patient_id == patient_id
+        )
+        return [Identifier(row.system, row.value) for row in await self._db.execute(query)]
+
     async def find(self, identifier: Identifier) -> str | None:
         query = select(patient_identifiers.c.patient_id).where(
             (patient_identifiers.c.system == identifier.system)

@@ -188,3 +188,32 @@ patient_diagnoses = Table(
     Column("code", String(16), primary_key=True),  # ICD-10 WHO, upper case, without the dot
     Index("ix_patient_diagnoses_code", "code"),
 )
+
+# --- genomic reports (issue 4) ----------------------------------------------------------------
+
+genomic_reports = Table(
+    "genomic_reports",
+    metadata,
+    Column("id", String(36), primary_key=True),  # a UUID: the FHIR DiagnosticReport id
+    Column("file_id", ForeignKey("vcf_files.id", ondelete="CASCADE"), nullable=False),
+    Column("sample_id", Text, nullable=False),
+    # The citizen the sample manifest links the sample to; the patient is found through it.
+    Column("identifier_system", Text, nullable=False),
+    Column("identifier_value", Text, nullable=False),
+    Column("assembly", String(16), nullable=False),
+    Column("issued", Text, nullable=False),  # FHIR instant
+    Column("variants", Integer, nullable=False),
+    Column("relations", Integer, nullable=False),
+    UniqueConstraint("file_id", "sample_id", name="uq_genomic_reports_file_sample"),
+    Index("ix_genomic_reports_identifier", "identifier_system", "identifier_value"),
+)
+
+genomic_observations = Table(
+    "genomic_observations",
+    metadata,
+    Column("report_id", ForeignKey("genomic_reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),  # the report's own order: variants, then phases
+    Column("id", String(36), nullable=False, unique=True),  # the Observation id
+    Column("code", String(16), nullable=False),  # LOINC: 69548-6 variant, 82120-7 phase
+    Column("resource", Text, nullable=False),  # the Observation JSON, without its subject
+)

@@ -39,7 +39,6 @@ from gateway.domain.records import (
     Quantity,
     Section,
 )
-from gateway.fhir import build_document
 from gateway.fhir.canonical import (
     ALCOHOL_USE,
     BUNDLE,
@@ -49,6 +48,7 @@ from gateway.fhir.canonical import (
     TOBACCO_USE,
     VITAL_SIGNS,
 )
+from gateway.fhir.ips import build_document
 from gateway.fhir.sections import SECTIONS
 from tests.fhir import records
 from tests.support import fhir_validation as fv
@@ -64,8 +64,13 @@ Resource = dict[str, Any]
 
 
 def build(record: PatientRecord, **changes: str) -> Resource:
-    arguments = {"document_id": DOCUMENT_ID, "timestamp": TIMESTAMP, "country": "DE"}
-    return build_document(record, **{**arguments, **changes})
+    arguments = {"document_id": DOCUMENT_ID, "timestamp": TIMESTAMP, "country": "DE", **changes}
+    return build_document(
+        record,
+        document_id=arguments["document_id"],
+        timestamp=arguments["timestamp"],
+        country=arguments["country"],
+    )
 
 
 @pytest.fixture(scope="module", params=sorted(records.RECORDS))

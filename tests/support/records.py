@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gateway.fhir import build_document
+from gateway.fhir.ips import build_document
 from gateway.ingest.records import Reading, reader_for
 from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileSet, load_profiles

@@ -25,7 +25,7 @@ import yaml
 
 from gateway.domain.records import ATC, ICD10, LOINC, SNOMED, UCUM, Code, Concept, Quantity, Sex
 from gateway.errors import RecordError, RecordRejected
-from gateway.fhir import build_document
+from gateway.fhir.ips import build_document
 from gateway.ingest.records.registry_csv import read_registry_csv
 from gateway.profiles.codesystems import ICD_O_3
 from gateway.profiles.loader import ProfileError, load_profiles

@@ -1,0 +1,237 @@
+"""Genomic reports of citizens: made when a VCF is ingested with a manifest that links samples
+to citizens, stored with their Observations, and served over FHIR.
+
+At ingest each linked sample gets a ``genomic-report`` with one ``variant`` Observation per
+allele it carries (the same builders as ``gateway translate vcf``). The patient is found at
+read time through the identifier the manifest gives, so a report made before the citizen's
+national record arrives is theirs as soon as it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.domain.genomics import (
+    CalledAllele,
+    PhaseRelation,
+    PhaseTracker,
+    SourceClass,
+    TranslationTally,
+)
+from gateway.domain.samples import SampleLink
+from gateway.errors import BadRequest, NotFound
+from gateway.fhir.datatypes import Json
+from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
+from gateway.ingest.genomic_calls import CallQuery, read_calls
+from gateway.storage.database import Database
+from gateway.storage.genomic_reports import GenomicReportRepository, ObservationRow, ReportRow
+from gateway.storage.patients import PatientRepository
+
+__all__ = [
+    "GENOMICS_CATEGORY",
+    "VARIANT_CODE",
+    "GenomicReportService",
+    "check_paging",
+    "report_resource",
+    "store_genomic_reports",
+]
+
+_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:eu-health-gateway:fhir:stored-genomic-report")
+_BATCH = 5000
+VARIANT_CODE = "69548-6"
+GENOMICS_CATEGORY = "GE"
+
+
+@dataclass
+class _SampleReport:
+    row: ReportRow
+    phases: PhaseTracker = field(default_factory=PhaseTracker)
+    seq: int = 0
+
+    def observation_id(self, seq: int) -> str:
+        return str(uuid.uuid5(uuid.UUID(self.row.id), f"observation/{seq}"))
+
+
+async def store_genomic_reports(
+    connection: AsyncConnection,
+    path: Path,
+    file_id: int,
+    digest: str,
+    links: Sequence[SampleLink],
+    assembly: str,
+    *,
+    all_filters: bool = False,
+) -> int:
+    """A report for each linked sample of the file, inside the ingest's transaction.
+
+    :returns: how many Observations were stored.
+    :raises IngestError: the file cannot be read (names the line).
+    """
+    linked = [link for link in links if link.identifier is not None]
+    if not linked:
+        return 0
+    issued = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    reports = {
+        link.sample_id: _new_report(link, file_id, digest, assembly, issued) for link in linked
+    }
+    repo = GenomicReportRepository(connection)
+    for report in reports.values():
+        await repo.add_report(report.row)
+    tally = TranslationTally()
+    query = CallQuery(path, tuple(reports), (), assembly, all_filters)
+    calls = read_calls(query, tally)
+    stored = 0
+    while rows := await asyncio.to_thread(_next_rows, calls, reports):
+        await repo.add_observations(rows)
+        stored += len(rows)
+    for report in reports.values():
+        await repo.set_counts(report.row.id, report.row.variants, report.row.relations)
+    return stored
+
+
+def _new_report(
+    link: SampleLink, file_id: int, digest: str, assembly: str, issued: str
+) -> _SampleReport:
+    assert link.identifier is not None
+    report_id = str(uuid.uuid5(_ROOT, f"{digest}/{link.sample_id}"))
+    return _SampleReport(
+        ReportRow(report_id, file_id, link.sample_id, link.identifier, assembly, issued, 0, 0)
+    )
+
+
+def _next_rows(
+    calls: Iterator[tuple[str, CalledAllele]], reports: dict[str, _SampleReport]
+) -> list[ObservationRow]:
+    """Up to one batch of Observation rows, built in a worker thread (pysam reads there)."""
+    rows: list[ObservationRow] = []
+    for sample, allele in calls:
+        report = reports[sample]
+        rows.append(_variant_row(report, allele))
+        paired = report.phases.add(allele, rows[-1].id)
+        if paired is not None:
+            rows.append(_phase_row(report, paired[0], rows[-1].id, paired[1]))
+        if len(rows) >= _BATCH:
+            break
+    return rows
+
+
+def _variant_row(report: _SampleReport, allele: CalledAllele) -> ObservationRow:
+    seq = report.seq
+    observation_id = report.observation_id(seq)
+    resource = variant_observation(allele, observation_id, None, SourceClass.GERMLINE)
+    report.seq += 1
+    report.row = _counted(report.row, variants=1)
+    return ObservationRow(report.row.id, seq, observation_id, VARIANT_CODE, _json(resource))
+
+
+def _phase_row(
+    report: _SampleReport, first: str, second: str, relation: PhaseRelation
+) -> ObservationRow:
+    seq = report.seq
+    observation_id = report.observation_id(seq)
+    resource = phase_relationship(
+        f"Observation/{first}", f"Observation/{second}", relation, observation_id, None
+    )
+    report.seq += 1
+    report.row = _counted(report.row, relations=1)
+    code = resource["code"]["coding"][0]["code"]
+    return ObservationRow(report.row.id, seq, observation_id, code, _json(resource))
+
+
+def _counted(row: ReportRow, variants: int = 0, relations: int = 0) -> ReportRow:
+    return ReportRow(
+        row.id,
+        row.file_id,
+        row.sample_id,
+        row.identifier,
+        row.assembly,
+        row.issued,
+        row.variants + variants,
+        row.relations + relations,
+    )
+
+
+def _json(resource: Json) -> str:
+    return orjson.dumps(resource).decode()
+
+
+def report_resource(row: ReportRow, subject: Json, result_base: str) -> Json:
+    """The stored report as a ``genomic-report`` DiagnosticReport about ``subject``; its
+    results are the stored Observations at ``{result_base}/{id}``."""
+    parent = uuid.UUID(row.id)
+    count = row.variants + row.relations
+    urls = [f"{result_base}/{uuid.uuid5(parent, f'observation/{seq}')}" for seq in range(count)]
+    report = genomic_report(row.id, subject, urls, row.issued)
+    report["conclusion"] = (
+        f"{row.variants} variants called in sample {row.sample_id} ({row.assembly}); "
+        f"{row.relations} phase relationships"
+    )
+    return report
+
+
+def observation_resource(resource: str, subject: Json) -> Json:
+    """A stored Observation, now about ``subject``."""
+    parsed: Json = orjson.loads(resource)
+    parsed["subject"] = subject
+    return parsed
+
+
+class GenomicReportService:
+    """The FHIR reads: a patient's genomic reports and their Observations, paged."""
+
+    def __init__(self, database: Database, base_url: str, max_count: int = 1000) -> None:
+        self._database = database
+        self._base = base_url
+        self.max_count = max_count
+
+    async def reports(self, patient_id: str) -> list[Json]:
+        """The patient's genomic reports (none when the patient is unknown)."""
+        subject = {"reference": f"Patient/{patient_id}"}
+        async with self._database.read() as connection:
+            identifiers = await PatientRepository(connection).identifiers_of(patient_id)
+            rows = await GenomicReportRepository(connection).reports_for(identifiers)
+        return [report_resource(row, subject, f"{self._base}/fhir/Observation") for row in rows]
+
+    async def observations(
+        self, patient_id: str, code: str | None, count: int, offset: int
+    ) -> tuple[list[Json], int]:
+        """One page of the Observations of the patient's reports, and how many in all."""
+        subject = {"reference": f"Patient/{patient_id}"}
+        async with self._database.read() as connection:
+            identifiers = await PatientRepository(connection).identifiers_of(patient_id)
+            repo = GenomicReportRepository(connection)
+            reports = await repo.reports_for(identifiers)
+            rows, total = await repo.observations([r.id for r in reports], code, offset, count)
+        return [observation_resource(row.resource, subject) for row in rows], total
+
+    async def observation(self, observation_id: str) -> Json:
+        """One stored Observation, about its patient. :raises NotFound:"""
+        async with self._database.read() as connection:
+            found = await GenomicReportRepository(connection).observation(observation_id)
+            if found is None:
+                raise NotFound("no such Observation")
+            row, identifier = found
+            patient_id = await PatientRepository(connection).find(identifier)
+        resource: Json = orjson.loads(row.resource)
+        if patient_id is not None:
+            resource["subject"] = {"reference": f"Patient/{patient_id}"}
+        return resource
+
+
+def check_paging(count: int | None, offset: int | None, max_count: int) -> tuple[int, int]:
+    """``_count`` and ``_offset`` within bounds. :raises BadRequest: out of range."""
+    size = 50 if count is None else count
+    start = 0 if offset is None else offset
+    if not 0 <= size <= max_count:
+        raise BadRequest(f"_count must be between 0 and {max_count}")
+    if start < 0:
+        raise BadRequest("_offset must not be negative")
+    return size, start
