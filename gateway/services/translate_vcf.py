@@ -90,19 +90,18 @@ def translate_vcf(job: VcfTranslation, out: BinaryIO, *, issued: str) -> Transla
     reference = {"reference": specimen_url}
     variants = relations = 0
     for _, allele in calls:
-        url = ids.url(f"variant/{variants}")
-        observation = variant_observation(
-            allele, ids.id(f"variant/{variants}"), None, job.source_class
-        )
+        resource_id = ids.numbered("variant", variants)
+        url = f"urn:uuid:{resource_id}"
+        observation = variant_observation(allele, resource_id, None, job.source_class)
         observation["specimen"] = reference
         _entry(out, url, observation)
         variants += 1
         paired = phases.add(allele, url)
         if paired is not None:
             first, relation = paired
-            name = f"phase/{relations}"
-            resource = phase_relationship(first, url, relation, ids.id(name), None)
-            _entry(out, ids.url(name), resource)
+            phase_id = ids.numbered("phase", relations)
+            resource = phase_relationship(first, url, relation, phase_id, None)
+            _entry(out, f"urn:uuid:{phase_id}", resource)
             relations += 1
     tally.phase_relations = relations
     report = genomic_report(ids.id("report"), None, (), issued)
@@ -119,10 +118,9 @@ def translate_vcf(job: VcfTranslation, out: BinaryIO, *, issued: str) -> Transla
 
 
 def _results(ids: _Ids, variants: int, relations: int) -> Iterator[bytes]:
-    for n in range(variants):
-        yield b'{"reference":"' + ids.url(f"variant/{n}").encode() + b'"}'
-    for n in range(relations):
-        yield b'{"reference":"' + ids.url(f"phase/{n}").encode() + b'"}'
+    for kind, count in (("variant", variants), ("phase", relations)):
+        for n in range(count):
+            yield b'{"reference":"urn:uuid:' + ids.numbered(kind, n).encode() + b'"}'
 
 
 def _entry(out: BinaryIO, url: str, resource: Json, *, first: bool = False) -> None:
@@ -140,6 +138,10 @@ def _specimen(resource_id: str, sample: str) -> Json:
 
 @dataclass(frozen=True, slots=True)
 class _Ids:
+    """Resource ids of one Bundle. Named ones are ``uuid5`` of the name; numbered ones (a
+    variant, a phase relationship) keep a ``uuid5`` of their kind and end in their number, so
+    the n-th id costs a string format rather than a SHA-1 (a third of the run time before)."""
+
     namespace: uuid.UUID
 
     def id(self, name: str) -> str:
@@ -147,6 +149,9 @@ class _Ids:
 
     def url(self, name: str) -> str:
         return f"urn:uuid:{self.id(name)}"
+
+    def numbered(self, kind: str, number: int) -> str:
+        return f"{self.id(kind)[:24]}{number:012x}"
 
 
 def summary_line(tally: TranslationTally, sample: str | None = None) -> str:
