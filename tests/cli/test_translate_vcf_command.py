@@ -178,3 +178,20 @@ def test_a_bad_file_is_one_line_and_leaves_no_output(database_url, tmp_path, con
     line = one_clear_line(translate(database_url, source, "--assembly", "GRCh38", "-o", out))
     assert says in line.lower()
     assert list(out.parent.iterdir()) == []
+
+
+def test_structural_variants_keep_their_span_and_kind(shared, database_url, tmp_path):
+    path = shared / "conformance" / "vcf-examples" / "vcf_structural_variants.vcf"
+    bundle, stderr = bundle_of(database_url, tmp_path, path, "--assembly", "GRCh37")
+    variants = resources(bundle, VARIANT)
+    structural = [
+        v
+        for v in variants
+        if component(v, "48019-4") is not None and component(v, "69551-0") is None
+    ]
+    assert structural, "the SV sample holds symbolic alleles"
+    for observation in structural:
+        spans = [c for c in ("81254-5", "81302-2", "81301-4") if component(observation, c)]
+        assert spans, "every structural allele states where it lies"
+    assert "structural" in stderr
+    assert parse_with_fhir_resources(bundle) == []
