@@ -1,8 +1,8 @@
 """The CapabilityStatement ``GET /fhir/metadata`` answers: exactly what this server does.
 
-Listed only when implemented: Patient read and search by ``identifier``, and the IPS
-``$summary`` operation (by id and by identifier). Later surfaces (Consent, AuditEvent, genomic
-DiagnosticReport/Observation searches) are added here when their routes exist.
+Listed only when implemented: Patient read and search by ``identifier``, the IPS ``$summary``
+operation (by id and by identifier), genomic DiagnosticReport search and genomic Observation
+read and search. Later surfaces (Consent, AuditEvent) are added here when their routes exist.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from gateway.fhir.datatypes import Json
 __all__ = ["SUMMARY_OPERATION", "capability_statement"]
 
 SUMMARY_OPERATION = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
+_GENOMICS = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
+_GENOMIC_REPORT = _GENOMICS + "genomic-report"
+_VARIANT = _GENOMICS + "variant"
 FHIR_VERSION = "4.0.1"
 
 
@@ -35,7 +38,7 @@ def capability_statement(
         "rest": [
             {
                 "mode": "server",
-                "resource": [_patient()],
+                "resource": [_patient(), _diagnostic_report(), _observation()],
                 "operation": [_summary()],
             }
         ],
@@ -62,6 +65,53 @@ def _patient() -> Json:
         ],
         "operation": [_summary()],
     }
+
+
+def _diagnostic_report() -> Json:
+    return {
+        "type": "DiagnosticReport",
+        "profile": _GENOMIC_REPORT,
+        "interaction": [{"code": "search-type"}],
+        "searchParam": [_subject(), _token("category", "DiagnosticReport-category"), *_paging()],
+    }
+
+
+def _observation() -> Json:
+    return {
+        "type": "Observation",
+        "supportedProfile": [_VARIANT],
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            _subject(),
+            _token("code", "clinical-code"),
+            _token("category", "Observation-category"),
+            *_paging(),
+        ],
+    }
+
+
+def _subject() -> Json:
+    return {
+        "name": "subject",
+        "definition": "http://hl7.org/fhir/SearchParameter/clinical-patient",
+        "type": "reference",
+        "documentation": "Patient/{id}: required",
+    }
+
+
+def _token(name: str, definition: str) -> Json:
+    return {
+        "name": name,
+        "definition": f"http://hl7.org/fhir/SearchParameter/{definition}",
+        "type": "token",
+    }
+
+
+def _paging() -> list[Json]:
+    return [
+        {"name": "_count", "type": "number", "documentation": "page size, 0 to 1000 (default 50)"},
+        {"name": "_offset", "type": "number", "documentation": "where the page starts"},
+    ]
 
 
 def _summary() -> Json:

@@ -201,7 +201,7 @@ def test_metadata_is_public_and_says_what_the_server_does(client):
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"] == "4.0.1"
     (rest,) = statement["rest"]
-    assert [r["type"] for r in rest["resource"]] == ["Patient"]
+    assert [r["type"] for r in rest["resource"]] == ["Patient", "DiagnosticReport", "Observation"]
     assert {p["name"] for p in rest["resource"][0]["searchParam"]} == {"identifier", "_id"}
     assert rest["operation"][0]["definition"].endswith("OperationDefinition/summary")
 
