@@ -138,3 +138,24 @@ def test_no_report_for_an_unlinked_or_unknown_patient(settings: Settings) -> Non
         assert too_many.status_code == 400
         missing = client.get("/fhir/Observation/00000000-0000-4000-8000-000000000000")
         assert missing.status_code == 404
+
+
+def test_a_replaced_file_leaves_one_report_per_sample(settings: Settings) -> None:
+    again = VcfIngest(
+        SMALL_VCF,
+        "cohort",
+        manifest=SMALL_MANIFEST,
+        replace=True,
+        policy=PolicyChange(max_granularity=Granularity.RECORD),
+    )
+    with serving(settings, JOB, again) as client:
+        pid = patient_id(client, "A123456780")
+        reports = searchset(
+            client.get("/fhir/DiagnosticReport", params={"subject": f"Patient/{pid}"})
+        )
+        assert reports["total"] == 1
+        observations = searchset(
+            client.get("/fhir/Observation", params={"subject": f"Patient/{pid}", "_count": 0})
+        )
+        assert observations["total"] == expected_alleles("S1")
+        assert observations["entry"] == []
