@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.query
 	$(BIN)/python -m bench.carriers
 	$(BIN)/python -m bench.records
+	$(BIN)/python -m bench.translate_vcf
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

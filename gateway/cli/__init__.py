@@ -6,16 +6,18 @@ Exit codes: 0 success, 1 bad input or a refused operation (one line on stderr), 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import sys
 from collections.abc import Sequence
-
-from pydantic import ValidationError
+from types import CoroutineType
+from typing import TYPE_CHECKING
 
 from gateway import __version__
 from gateway.cli import datasets, demo, ingest, records, serve
 from gateway.errors import GatewayError
-from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,16 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        print(f"gateway: configuration: GATEWAY_{field.upper()}: {first['msg']}", file=sys.stderr)
+    # Commands that read no configuration (translate vcf) skip loading it: pydantic-settings
+    # is a third of the start-up time of a command timed as a whole.
+    settings = _settings() if getattr(args, "needs_settings", True) else None
+    if settings is False:
         return 1
     try:
         result = args.run(settings, args)
-        if asyncio.iscoroutine(result):
+        if isinstance(result, CoroutineType):
+            import asyncio
+
             result = asyncio.run(result)
         return int(result or 0)
     except GatewayError as exc:
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # A defect, not bad input: still one line for the operator, the trace on request.
-        if settings.log_level.upper() == "DEBUG":
+        if os.environ.get("GATEWAY_LOG_LEVEL", "").upper() == "DEBUG":
             raise
         print(
             f"gateway: unexpected {type(exc).__name__}: {exc} (GATEWAY_LOG_LEVEL=DEBUG shows "
@@ -63,3 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _settings() -> Settings | bool:
+    """The configuration, or False after printing why it is unusable."""
+    from pydantic import ValidationError
+
+    from gateway.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        print(f"gateway: configuration: GATEWAY_{field.upper()}: {first['msg']}", file=sys.stderr)
+        return False

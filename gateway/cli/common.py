@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from gateway.settings import Settings
-
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from gateway.settings import Settings
     from gateway.storage.database import Database
 
 

@@ -8,10 +8,12 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from gateway.errors import BadRequest
-from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 
 def add_translate_vcf(kinds: Any) -> None:
@@ -36,10 +38,10 @@ def add_translate_vcf(kinds: Any) -> None:
         "--all-filters", action="store_true", help="keep records whose FILTER is not PASS or '.'"
     )
     vcf.add_argument("-o", "--output", type=Path, help="write the Bundle here (default: stdout)")
-    vcf.set_defaults(run=run_translate_vcf)
+    vcf.set_defaults(run=run_translate_vcf, needs_settings=False)
 
 
-def run_translate_vcf(settings: Settings, args: argparse.Namespace) -> int:
+def run_translate_vcf(settings: Settings | None, args: argparse.Namespace) -> int:
     # Imported here: only this command needs pysam and the genomics builders, and it is timed
     # as a whole command.
     from gateway.ingest.genomic_calls import Region, parse_region, read_bed

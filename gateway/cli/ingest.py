@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import Progress, database
 from gateway.cli.options import add_policy_flags, policy_change
 from gateway.cli.records import add_ingest_record
-from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 
 def register(commands: Any) -> None:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from gateway.cli.common import database
 from gateway.cli.genomics import add_translate_vcf
 from gateway.errors import BadRequest
-from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from gateway.profiles.model import Finding
     from gateway.services.records import RecordService
+    from gateway.settings import Settings
 
 
 def register(commands: Any) -> None:

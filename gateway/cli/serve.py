@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import database
 from gateway.errors import Unavailable
-from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 
 def register(commands: Any) -> None:
@@ -26,6 +27,8 @@ def register(commands: Any) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=changes)
+    import asyncio
+
     import uvicorn
 
     from gateway.app import create_app
