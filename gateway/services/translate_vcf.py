@@ -12,6 +12,7 @@ and their full URLs are derived from their place in the stream (``uuid5``), so t
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ def _specimen(resource_id: str, sample: str) -> Json:
     }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Ids:
     """Resource ids of one Bundle. Named ones are ``uuid5`` of the name; numbered ones (a
     variant, a phase relationship) keep a ``uuid5`` of their kind and end in their number, so
@@ -151,7 +152,11 @@ class _Ids:
         return f"urn:uuid:{self.id(name)}"
 
     def numbered(self, kind: str, number: int) -> str:
-        return f"{self.id(kind)[:24]}{number:012x}"
+        return f"{self._prefix(kind)}{number:012x}"
+
+    @functools.cache  # noqa: B019 - one small _Ids per Bundle, a handful of kinds
+    def _prefix(self, kind: str) -> str:
+        return self.id(kind)[:24]
 
 
 def summary_line(tally: TranslationTally, sample: str | None = None) -> str:
