@@ -7,6 +7,7 @@ VCF, and every Bundle parses with fhir.resources R4B.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,7 @@ def test_one_sample_of_1000_genomes(thousand_genomes_vcf, database_url, tmp_path
     assert len(resources(bundle, VARIANT)) == independent_allele_count(
         thousand_genomes_vcf, "HG00096"
     )
+    assert parse_with_fhir_resources(bundle) == []
 
 
 def test_several_samples_need_one_chosen(thousand_genomes_vcf, database_url, tmp_path):
@@ -194,4 +196,32 @@ def test_structural_variants_keep_their_span_and_kind(shared, database_url, tmp_
         spans = [c for c in ("81254-5", "81302-2", "81301-4") if component(observation, c)]
         assert spans, "every structural allele states where it lies"
     assert "structural" in stderr
+    assert parse_with_fhir_resources(bundle) == []
+
+
+REQUIRED_COMPONENTS = {"48013-7", "92822-6", "69547-8", "53034-5", "48002-0", "62374-4"}
+
+
+@pytest.mark.parametrize("name", ["HG00404_b37.vcf", "HG00403A.vcf.gz", "NB6TK328_filtered.vcf"])
+def test_every_variant_has_the_codes_and_components_of_the_profile(
+    shared, database_url, tmp_path, name
+):
+    path = shared / "conformance" / "vcf-examples" / name
+    bundle, _ = bundle_of(database_url, tmp_path, path, "--assembly", "GRCh37")
+    variants = resources(bundle, VARIANT)
+    assert variants
+    for observation in variants:
+        assert observation["meta"]["profile"] == [
+            "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/variant"
+        ]
+        categories = {c["coding"][0]["code"] for c in observation["category"]}
+        assert categories == {"laboratory", "GE"}
+        assert observation["valueCodeableConcept"]["coding"][0]["code"] == "LA9633-4"
+        codes = {c["code"]["coding"][0]["code"] for c in observation["component"]}
+        assert codes >= REQUIRED_COMPONENTS
+        assert codes & {"81254-5", "81302-2", "81301-4"}, "a location"
+        system = component(observation, "92822-6")["valueCodeableConcept"]["coding"][0]  # type: ignore[index]
+        assert system["code"] == "LA30100-4"
+        refseq = component(observation, "48013-7")["valueCodeableConcept"]["coding"][0]  # type: ignore[index]
+        assert re.fullmatch(r"NC_0000\d\d\.\d+|NC_012920\.1", refseq["code"])
     assert parse_with_fhir_resources(bundle) == []
