@@ -10,7 +10,7 @@ help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, mypy (strict), import-linter"
-	@echo "make bench   ingest, query and carrier-layout benchmarks (minutes)"
+	@echo "make bench   ingest, query, carrier-layout, national-record and translate-vcf benchmarks (minutes)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
