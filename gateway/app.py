@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
-from gateway.api import beacon, errors, fhir, health, national
+from gateway.api import beacon, consent, errors, fhir, health, national
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
 from gateway.services.beacon_query import BeaconOptions, BeaconService
+from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.records import RecordService, open_profiles
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 genomics=genomics,
             ),
             genomics=genomics,
+            consent=ConsentService(database, settings.webhook_secrets.get_secret_value().split()),
             capability=capability_statement(
                 base_url=settings.public_base_url,
                 country=settings.country,
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(beacon.router)
     app.include_router(fhir.router)
     app.include_router(national.router)
+    app.include_router(consent.router)
     app.add_middleware(AccessLog)
     return app
 

@@ -10,6 +10,7 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      │    ├── RecordError             a national record that cannot be read (names where)
      │    │    └── RecordRejected 422  readable, but breaks a rule (no identifier, bad check)
      │    └── TooLarge           413  a request body over the limit
+     ├── Unauthorized            401  no or a bad credential (token, webhook signature)
      ├── NotFound                404
      ├── Conflict                409
      ├── Forbidden               403
@@ -71,6 +72,11 @@ class RecordRejected(RecordError):
 class TooLarge(BadRequest):
     code = "too_large"
     status = 413
+
+
+class Unauthorized(GatewayError):
+    code = "unauthorized"
+    status = 401
 
 
 class NotFound(GatewayError):

@@ -12,6 +12,7 @@ from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.errors import BadBeaconQuery, TooLarge
 from gateway.fhir.datatypes import Json
 from gateway.services.beacon_query import BeaconService
+from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.records import RecordService
@@ -29,6 +30,7 @@ class Services:
     health: HealthService
     records: RecordService
     genomics: GenomicReportService
+    consent: ConsentService
     capability: Json
 
 

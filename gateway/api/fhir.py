@@ -68,6 +68,18 @@ def parse_identifier(token: str) -> Identifier:
     return Identifier(system.strip(), value.strip())
 
 
+@router.get("/Consent", summary="A patient's consent directives")
+async def search_consents(
+    request: Request,
+    found: ServicesDep,
+    patient: Annotated[str, Query(description="Patient/{id}", max_length=128)],
+) -> FHIRBody:
+    consents = await found.consent.consents(_patient_of(patient))
+    base = found.settings.public_base_url
+    self_link = f"{base}{request.url.path}?{request.url.query}"
+    return FHIRBody(searchset(base, consents, self_link, total=len(consents)))
+
+
 # --- genomics: the patient's genomic reports and their Observations ----------------------------
 
 CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=1000)]

@@ -27,6 +27,7 @@ __all__ = [
     "Directive",
     "DirectiveKind",
     "decide",
+    "research_permitted",
 ]
 
 # v3 PurposeOfUse codes the gateway understands (eHDSI TREATMENT/EMERGENCY map to TREAT/ETREAT).
@@ -151,3 +152,10 @@ def _by_default(defaults: ConsentDefaults, request: AccessRequest) -> Decision:
     )
     permit = country_ok and request.purpose in defaults.summary_purposes
     return Decision(permit, "country default for sharing with care providers abroad")
+
+
+def research_permitted(directives: Sequence[Directive], by_default: bool, at: datetime) -> bool:
+    """Whether a citizen counts in research discovery now: their own newest research choice in
+    force, else their country's default (``by_default``)."""
+    defaults = ConsentDefaults(frozenset(), frozenset(), research=by_default)
+    return decide(directives, defaults, AccessRequest(ANY_COUNTRY, "HRESCH", RESEARCH, at)).permit

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,8 +44,16 @@ from gateway.beacon.responses import (
     select_result_sets,
 )
 from gateway.beacon.scalars import printable
+from gateway.domain.consent import research_permitted
 from gateway.domain.datasets import Dataset
-from gateway.domain.granularity import ANONYMOUS_LEVELS, Granularity, SecurityLevel, least
+from gateway.domain.granularity import (
+    ANONYMOUS_LEVELS,
+    ConsentBasis,
+    Granularity,
+    SecurityLevel,
+    least,
+)
+from gateway.domain.samples import Identifier
 from gateway.errors import BadBeaconQuery, NotFound
 from gateway.services.beacon_catalog import DatasetCatalog
 from gateway.services.beacon_hits import (
@@ -70,6 +79,7 @@ from gateway.services.beacon_scope import (
     visible_datasets,
 )
 from gateway.settings import Settings
+from gateway.storage.consents import ConsentRepository
 from gateway.storage.database import Database
 from gateway.storage.datasets import DatasetRepository
 from gateway.storage.samples import SampleRepository, SampleRow
@@ -285,11 +295,32 @@ class BeaconService:
         if wanted:
             for row in await SampleRepository(connection).in_datasets(wanted):
                 views[row.dataset_id].samples.append(row)
+        research = await self._research_choices(connection, views)
         for view in views.values():
-            view.mask = counting_mask(
-                view.visible.dataset, view.samples, criteria, self._options.research_default
-            )
+            view.mask = counting_mask(view.visible.dataset, view.samples, criteria, research)
         return views, granularity
+
+    async def _research_choices(
+        self, connection: AsyncConnection, views: dict[int, DatasetView]
+    ) -> ResearchDefault:
+        """Who counts for research, read at this very query (no cache: an opt-out applies to
+        the next answer): each linked citizen's own choice, else their country's default."""
+        linked = {
+            row.identifier
+            for view in views.values()
+            if view.visible.dataset.policy.consent_basis is ConsentBasis.CITIZEN
+            for row in view.samples
+            if row.identifier is not None
+        }
+        choices = await ConsentRepository(connection).for_citizens(linked)
+        default = self._options.research_default
+        now = datetime.now(UTC)
+
+        def permitted(who: Identifier) -> bool:
+            own = choices.get(who)
+            return research_permitted(own, default(who), now) if own else default(who)
+
+        return permitted
 
     def _visible(
         self,

@@ -217,3 +217,23 @@ genomic_observations = Table(
     Column("code", String(16), nullable=False),  # LOINC: 69548-6 variant, 82120-7 phase
     Column("resource", Text, nullable=False),  # the Observation JSON, without its subject
 )
+
+# --- consent (issue 5) --------------------------------------------------------------------------
+
+consent_directives = Table(
+    "consent_directives",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(128), nullable=False, unique=True),  # idempotency
+    Column("citizen_system", Text, nullable=False),
+    Column("citizen_value", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("recorded", DateTime(timezone=True), nullable=False),
+    Column("purposes", Text, nullable=False),  # space-separated; empty: every purpose
+    Column("countries", Text, nullable=False),  # space-separated; "*": any
+    Column("categories", Text, nullable=False),  # space-separated; empty: every category
+    Column("start", DateTime(timezone=True)),
+    Column("end", DateTime(timezone=True)),
+    Column("received", DateTime(timezone=True), nullable=False),
+    Index("ix_consent_directives_citizen", "citizen_system", "citizen_value"),
+)
