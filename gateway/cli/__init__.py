@@ -13,7 +13,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING
 
 from gateway import __version__
-from gateway.cli import datasets, demo, ingest, records, serve
+from gateway.cli import datasets, demo, ingest, records, serve, verify
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.register(commands)
     datasets.register(commands)
     records.register(commands)
+    verify.register(commands)
     return parser
 
 
