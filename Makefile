@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@test -f "$${GATEWAY_PKI_DIR:-certs}/$${GATEWAY_COUNTRY:-DE}/signing.pem" || \
+		$(BIN)/gateway pki init --countries $${GATEWAY_COUNTRY:-DE}
 	$(BIN)/gateway demo
 	@echo ""
 	@echo "Gateway for $${GATEWAY_COUNTRY:-DE} on http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}"
@@ -29,6 +31,7 @@ run: $(STAMP)
 	@echo "  Cohort:   http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/individuals?filters=ICD10:E11"
 	@echo "  FHIR:     http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/metadata"
 	@echo "  Summary:  http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/Patient/\$$summary?identifier=SYSTEM%7CVALUE (the example citizen above)"
+	@echo "  Keys:     http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/.well-known/jwks.json (summaries are signed; check one with gateway verify FILE)"
 	@echo "  API docs: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/docs"
 	@echo ""
 	$(BIN)/gateway serve

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
-from gateway.api import beacon, consent, errors, fhir, health, national
+from gateway.api import beacon, consent, errors, fhir, health, national, wellknown
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
@@ -20,6 +20,7 @@ from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
+from gateway.services.keys import open_keys
 from gateway.services.records import RecordService, open_profiles
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = open_database(settings.database_url)
         await upgrade(database)
         genomics = GenomicReportService(database, settings.public_base_url)
+        keys = open_keys(settings.pki_dir, settings.country, required=settings.env == "prod")
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
@@ -55,8 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 country=settings.country,
                 max_bytes=settings.record_max_bytes,
                 genomics=genomics,
+                keys=keys,
             ),
             genomics=genomics,
+            keys=keys,
             consent=ConsentService(database, settings.webhook_secrets.get_secret_value().split()),
             capability=capability_statement(
                 base_url=settings.public_base_url,
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fhir.router)
     app.include_router(national.router)
     app.include_router(consent.router)
+    app.include_router(wellknown.router)
     app.add_middleware(AccessLog)
     return app
 

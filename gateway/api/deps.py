@@ -15,6 +15,7 @@ from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
+from gateway.services.keys import KeyService
 from gateway.services.records import RecordService
 from gateway.settings import Settings
 
@@ -31,6 +32,7 @@ class Services:
     records: RecordService
     genomics: GenomicReportService
     consent: ConsentService
+    keys: KeyService
     capability: Json
 
 

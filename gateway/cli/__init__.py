@@ -13,7 +13,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING
 
 from gateway import __version__
-from gateway.cli import datasets, demo, ingest, records, serve, verify
+from gateway.cli import datasets, demo, ingest, pki, records, serve, verify
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.register(commands)
     records.register(commands)
     verify.register(commands)
+    pki.register(commands)
     return parser
 
 

@@ -26,6 +26,7 @@ from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
 from gateway.profiles.model import Finding, Profile
 from gateway.services.genomic_reports import GenomicReportService
+from gateway.services.keys import KeyService
 from gateway.storage.database import Database
 from gateway.storage.patients import PatientRepository
 
@@ -80,12 +81,14 @@ class RecordService:
         country: str,
         max_bytes: int,
         genomics: GenomicReportService | None = None,
+        keys: KeyService | None = None,
     ) -> None:
         self._database = database
         self._profiles = profiles
         self._country = country
         self._max_bytes = max_bytes
         self._genomics = genomics
+        self._keys = keys
 
     @property
     def profiles(self) -> ProfileSet:
@@ -178,7 +181,9 @@ class RecordService:
         """
         record = await self._merged(patient_id)
         reports = await self._genomics.reports(patient_id) if self._genomics else []
-        return self.document(record, patient_id, reports)
+        document = self.document(record, patient_id, reports)
+        # Summaries leave the gateway signed (a JWS over the canonical JSON, ~ms of work).
+        return await asyncio.to_thread(self._keys.sign, document) if self._keys else document
 
     async def summary_for(self, identifier: Identifier) -> Json:
         """:raises NotFound: no patient has that identifier (the value is not echoed)."""

@@ -1,0 +1,55 @@
+"""The gateway's own keys: what it publishes (JWKS) and what it signs summaries with.
+
+Keys live in ``GATEWAY_PKI_DIR`` (``gateway pki init``). A gateway in ``dev`` without keys
+serves unsigned summaries and says so at start-up; in ``prod`` it refuses to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.auth.keys import SigningIdentity, load_signing_identity, public_jwks
+from gateway.auth.signing import sign_bundle
+from gateway.errors import Unavailable
+
+__all__ = ["KeyService", "open_keys"]
+
+log = logging.getLogger("gateway")
+
+
+@dataclass(frozen=True)
+class KeyService:
+    pki_dir: Path
+    country: str
+    identity: SigningIdentity | None
+
+    async def jwks(self) -> dict[str, Any]:
+        """The public signing keys, current and previous, read now (a rotation shows at once).
+
+        :raises Unavailable: no keys (run ``gateway pki init``).
+        """
+        return await asyncio.to_thread(public_jwks, self.pki_dir, self.country)
+
+    def sign(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        """``bundle`` signed with the gateway's key, or as it is when the gateway has none."""
+        if self.identity is None:
+            return bundle
+        key = self.identity
+        chain = list(key.certificate_chain)
+        return sign_bundle(bundle, key.private_key, chain, key.kid, bundle["timestamp"])
+
+
+def open_keys(pki_dir: Path, country: str, *, required: bool) -> KeyService:
+    """The gateway's keys. :raises Unavailable: none, and ``required`` (production)."""
+    try:
+        identity: SigningIdentity | None = load_signing_identity(pki_dir, country)
+    except Unavailable:
+        if required:
+            raise
+        log.warning("no signing key: summaries leave unsigned (run `gateway pki init`)")
+        identity = None
+    return KeyService(pki_dir, country, identity)

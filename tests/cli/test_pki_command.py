@@ -1,0 +1,152 @@
+"""``gateway pki init`` as an operator runs it: exit codes, one-line errors, what lands where."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from gateway import cli
+from gateway.auth import keys
+from gateway.cli import pki as pki_command
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def gateway(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """``gateway ARGS...`` in-process with GATEWAY_PKI_DIR in tmp_path: (exit, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)  # no stray .env, and a relative default stays in tmp_path
+    monkeypatch.setenv("GATEWAY_PKI_DIR", str(tmp_path / "certs"))
+    monkeypatch.setenv("GATEWAY_COUNTRY", "ES")
+    original = cli.build_parser
+
+    def with_pki() -> argparse.ArgumentParser:
+        # Registers `pki` until gateway/cli/__init__.py does; a no-op afterwards.
+        parser = original()
+        [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if "pki" not in commands.choices:
+            pki_command.register(commands)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", with_pki)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def one_line_error(code: int, err: str) -> str:
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("gateway: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_defaults_cover_the_federation_and_the_configured_country(gateway: Run, tmp_path):
+    code, out, err = gateway("pki", "init")
+    assert code == 0, err
+    certs = tmp_path / "certs"
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [row[0] for row in rows] == ["DE", "FR", "IT", "ES"]
+    for country, folder, kid in rows:
+        assert Path(folder) == certs / country
+        assert keys.load_signing_identity(certs, country).kid == kid
+    assert "never commit" in err
+
+
+def test_countries_hosts_and_out(gateway: Run, tmp_path: Path) -> None:
+    out_dir = tmp_path / "elsewhere"
+    code, out, err = gateway(
+        "pki", "init", "--countries", "de,fr", "--host", "DE=gateway-de",
+        "--host", "DE=10.1.2.3", "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 0, err
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["DE", "FR"]
+    assert not (tmp_path / "certs").exists()
+    server = x509.load_pem_x509_certificate((out_dir / "DE" / "server.pem").read_bytes())
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "gateway-de" in san.get_values_for_type(x509.DNSName)
+    assert "10.1.2.3" in [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+
+
+def test_existing_keys_are_refused_then_forced(gateway: Run, tmp_path: Path) -> None:
+    assert gateway("pki", "init", "--countries", "DE")[0] == 0
+    key = tmp_path / "certs" / "DE" / "signing.key"
+    before = key.read_bytes()
+    code, out, err = gateway("pki", "init", "--countries", "DE")
+    assert "--force" in one_line_error(code, err)
+    assert out == ""
+    assert key.read_bytes() == before
+    code, out, err = gateway("pki", "init", "--countries", "DE", "--force")
+    assert code == 0, err
+    assert key.read_bytes() != before
+
+
+def test_rotate_prints_new_and_previous_kid(gateway: Run, tmp_path: Path) -> None:
+    _, out, _ = gateway("pki", "init", "--countries", "DE,FR")
+    first = dict(line.split("\t")[::2] for line in out.splitlines())
+    code, out, err = gateway("pki", "init", "--rotate", "de")
+    assert code == 0, err
+    country, kid, previous = out.strip().split("\t")
+    assert (country, previous) == ("DE", first["DE"])
+    assert kid != previous
+    published = [k["kid"] for k in keys.public_jwks(tmp_path / "certs", "DE")["keys"]]
+    assert published == [kid, previous]
+    assert keys.load_signing_identity(tmp_path / "certs", "FR").kid == first["FR"]
+
+
+def test_rotate_without_keys_names_the_file(gateway: Run) -> None:
+    code, _, err = gateway("pki", "init", "--rotate", "IT")
+    assert "ca.pem not found" in one_line_error(code, err)
+
+
+def test_a_host_for_another_country_is_refused(gateway: Run, tmp_path: Path) -> None:
+    code, _, err = gateway("pki", "init", "--countries", "DE", "--host", "FR=gateway-fr")
+    assert "FR is not one of the countries" in one_line_error(code, err)
+    assert not (tmp_path / "certs").exists()
+
+
+def test_a_bad_host_name_is_refused(gateway: Run) -> None:
+    code, _, err = gateway("pki", "init", "--countries", "DE", "--host", "DE=*.example.org")
+    assert "DNS name or an IP address" in one_line_error(code, err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--countries", "DEU"],
+        ["--countries", ","],
+        ["--host", "DE"],
+        ["--host", "DE="],
+        ["--rotate", "D1"],
+        ["--rotate", "DE", "--force"],
+        ["--rotate", "DE", "--countries", "DE"],
+    ],
+)
+def test_wrong_usage_exits_2(gateway: Run, tmp_path: Path, args: list[str]) -> None:
+    code, out, err = gateway("pki", "init", *args)
+    assert code == 2
+    assert out == ""
+    assert "usage:" in err
+    assert not (tmp_path / "certs").exists()
+
+
+def test_help(gateway: Run) -> None:
+    code, out, _ = gateway("pki", "init", "--help")
+    assert code == 0
+    assert "--rotate" in out
+    assert "GATEWAY_PKI_DIR" in out
