@@ -11,7 +11,6 @@ from gateway.auth.keys import load_ca
 from gateway.auth.pki import init_pki
 from gateway.auth.signing import SignatureInvalid, verify_bundle
 from gateway.errors import Unavailable
-from gateway.settings import Settings
 from tests.api.test_national_records import RECORD
 
 PROFILE = "be-cancer-registry-csv"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from cryptography import x509
 
 from gateway import cli
 from gateway.auth import keys
-from gateway.cli import pki as pki_command
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -24,17 +22,6 @@ def gateway(
     monkeypatch.chdir(tmp_path)  # no stray .env, and a relative default stays in tmp_path
     monkeypatch.setenv("GATEWAY_PKI_DIR", str(tmp_path / "certs"))
     monkeypatch.setenv("GATEWAY_COUNTRY", "ES")
-    original = cli.build_parser
-
-    def with_pki() -> argparse.ArgumentParser:
-        # Registers `pki` until gateway/cli/__init__.py does; a no-op afterwards.
-        parser = original()
-        [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if "pki" not in commands.choices:
-            pki_command.register(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", with_pki)
 
     def run(*args: str) -> tuple[int, str, str]:
         try:
