@@ -36,10 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Keys first: a gateway that may not start must not leave a database connection open.
+        keys = open_keys(settings.pki_dir, settings.country, required=settings.env == "prod")
         database = open_database(settings.database_url)
         await upgrade(database)
         genomics = GenomicReportService(database, settings.public_base_url)
-        keys = open_keys(settings.pki_dir, settings.country, required=settings.env == "prod")
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
