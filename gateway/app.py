@@ -16,6 +16,7 @@ from gateway.api import beacon, consent, errors, fhir, health, national, wellkno
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
+from gateway.services.audit import AuditService
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = open_database(settings.database_url)
         await upgrade(database)
         genomics = GenomicReportService(database, settings.public_base_url)
+        audit = AuditService(database, settings.gateway_id)
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
@@ -59,10 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_bytes=settings.record_max_bytes,
                 genomics=genomics,
                 keys=keys,
+                audit=audit,
             ),
             genomics=genomics,
+            audit=audit,
             keys=keys,
-            consent=ConsentService(database, settings.webhook_secrets.get_secret_value().split()),
+            consent=ConsentService(
+                database, settings.webhook_secrets.get_secret_value().split(), audit
+            ),
             capability=capability_statement(
                 base_url=settings.public_base_url,
                 country=settings.country,

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.errors import BadBeaconQuery, TooLarge
 from gateway.fhir.datatypes import Json
+from gateway.services.audit import AuditService
 from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
@@ -33,6 +34,7 @@ class Services:
     genomics: GenomicReportService
     consent: ConsentService
     keys: KeyService
+    audit: AuditService
     capability: Json
 
 

@@ -80,6 +80,19 @@ async def search_consents(
     return FHIRBody(searchset(base, consents, self_link, total=len(consents)))
 
 
+@router.get("/AuditEvent", summary="Who accessed a patient's data, when (EHDS Art. 9)")
+async def search_audit_events(
+    request: Request,
+    found: ServicesDep,
+    patient: Annotated[str, Query(description="Patient/{id}", max_length=128)],
+    count: Annotated[int | None, Query(alias="_count", ge=0, le=1000)] = None,
+    offset: Annotated[int | None, Query(alias="_offset", ge=0)] = None,
+) -> FHIRBody:
+    size, start = check_paging(count, offset, 1000)
+    events, total = await found.audit.events(_patient_of(patient), start, size)
+    return FHIRBody(_page(request, found, events, total, size, start))
+
+
 # --- genomics: the patient's genomic reports and their Observations ----------------------------
 
 CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=1000)]

@@ -16,8 +16,9 @@ from typing import Any
 from gateway.auth.webhooks import verify_webhook
 from gateway.domain.consent import ANY_COUNTRY, PURPOSES, Directive, DirectiveKind
 from gateway.domain.records import Identifier
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, Unauthorized
 from gateway.fhir.datatypes import Json
+from gateway.services.audit import AuditService
 from gateway.storage.consents import ConsentRepository
 from gateway.storage.database import Database
 from gateway.storage.patients import PatientRepository
@@ -31,9 +32,12 @@ _RECIPIENT = "https://gateway.example.eu/fhir/StructureDefinition/recipient-coun
 
 
 class ConsentService:
-    def __init__(self, database: Database, secrets: Sequence[str]) -> None:
+    def __init__(
+        self, database: Database, secrets: Sequence[str], audit: AuditService | None = None
+    ) -> None:
         self._database = database
         self._secrets = tuple(secrets)
+        self._audit = audit
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Store the event's directive; False when this webhook id was stored before.
@@ -41,7 +45,17 @@ class ConsentService:
         :raises Unauthorized: bad signature (nothing is parsed or stored);
         :raises BadRequest: a signed body that is not a valid consent event.
         """
-        webhook_id = verify_webhook(body, headers, self._secrets)
+        try:
+            webhook_id = verify_webhook(body, headers, self._secrets)
+        except Unauthorized:
+            if self._audit is not None:  # refused signatures are security alerts
+                await self._audit.record(
+                    "security-alert",
+                    "minor-failure",
+                    agent="consent portal webhook",
+                    description="consent event refused: signature, timestamp or headers",
+                )
+            raise
         citizen, directive = parse_event(body)
         async with self._database.write() as connection:
             repo = ConsentRepository(connection)

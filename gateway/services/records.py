@@ -25,6 +25,7 @@ from gateway.ingest.records import check_mapping, reader_for
 from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
 from gateway.profiles.model import Finding, Profile
+from gateway.services.audit import AuditService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.keys import KeyService
 from gateway.storage.database import Database
@@ -82,6 +83,7 @@ class RecordService:
         max_bytes: int,
         genomics: GenomicReportService | None = None,
         keys: KeyService | None = None,
+        audit: AuditService | None = None,
     ) -> None:
         self._database = database
         self._profiles = profiles
@@ -89,6 +91,7 @@ class RecordService:
         self._max_bytes = max_bytes
         self._genomics = genomics
         self._keys = keys
+        self._audit = audit
 
     @property
     def profiles(self) -> ProfileSet:
@@ -172,6 +175,10 @@ class RecordService:
             outcome = "superseded"
         else:
             outcome = "created" if created else "updated"
+        if self._audit is not None:
+            await self._audit.record(
+                "create", "success", patient_id=patient_id, description=f"national record {outcome}"
+            )
         return Stored(patient_id, outcome, translated.findings)
 
     async def summary(self, patient_id: str) -> Json:
@@ -183,7 +190,11 @@ class RecordService:
         reports = await self._genomics.reports(patient_id) if self._genomics else []
         document = self.document(record, patient_id, reports)
         # Summaries leave the gateway signed (a JWS over the canonical JSON, ~ms of work).
-        return await asyncio.to_thread(self._keys.sign, document) if self._keys else document
+        signed = await asyncio.to_thread(self._keys.sign, document) if self._keys else document
+        if self._audit is not None:
+            what = f"Bundle/{document['id']}"
+            await self._audit.record("operation", "success", patient_id=patient_id, what=what)
+        return signed
 
     async def summary_for(self, identifier: Identifier) -> Json:
         """:raises NotFound: no patient has that identifier (the value is not echoed)."""

@@ -237,3 +237,19 @@ consent_directives = Table(
     Column("received", DateTime(timezone=True), nullable=False),
     Index("ix_consent_directives_citizen", "citizen_system", "citizen_value"),
 )
+
+# --- audit (issue 5) ----------------------------------------------------------------------------
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Set by the writer (last + 1 under the chain's lock), not by a database sequence: a rolled
+    # back transaction must not leave a gap that reads as a deleted record.
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded", DateTime(timezone=True), nullable=False),
+    Column("patient_id", String(36)),
+    Column("content", Text, nullable=False),  # the AuditEvent's canonical JSON
+    Column("previous", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_patient", "patient_id"),
+)

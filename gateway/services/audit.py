@@ -1,0 +1,76 @@
+"""Every access decision, written to the tamper-evident log and readable per patient.
+
+Until the OAuth slice of issue 5 lands, callers are not authenticated: the agent is recorded as
+``unauthenticated`` so the log says so rather than inventing a requester.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jcs
+import orjson
+
+from gateway.domain.audit import verify_chain
+from gateway.fhir.audit import audit_event
+from gateway.fhir.datatypes import Json
+from gateway.storage.audit import AuditRepository
+from gateway.storage.database import Database
+
+__all__ = ["UNAUTHENTICATED", "AuditService", "ChainReport"]
+
+UNAUTHENTICATED = "unauthenticated"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    records: int
+    problem: str | None
+
+
+class AuditService:
+    def __init__(self, database: Database, observer: str) -> None:
+        self._database = database
+        self._observer = observer
+
+    async def record(
+        self,
+        interaction: str,
+        outcome: str,
+        *,
+        patient_id: str | None = None,
+        what: str | None = None,
+        description: str | None = None,
+        agent: str = UNAUTHENTICATED,
+        purpose: str | None = None,
+    ) -> None:
+        """Append one AuditEvent (its own transaction)."""
+        now = datetime.now(UTC)
+        event = audit_event(
+            resource_id=str(uuid.uuid4()),
+            interaction=interaction,
+            recorded=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            outcome=outcome,
+            agent=agent,
+            observer=self._observer,
+            what=what,
+            patient=f"Patient/{patient_id}" if patient_id else None,
+            purpose=purpose,
+            description=description,
+        )
+        content: bytes = jcs.canonicalize(event)
+        async with self._database.write() as connection:
+            await AuditRepository(connection).append(now, patient_id, content)
+
+    async def events(self, patient_id: str, offset: int, limit: int) -> tuple[list[Json], int]:
+        async with self._database.read() as connection:
+            rows, total = await AuditRepository(connection).for_patient(patient_id, offset, limit)
+        return [orjson.loads(row) for row in rows], total
+
+    async def verify(self) -> ChainReport:
+        async with self._database.read() as connection:
+            links = [link async for link in AuditRepository(connection).links()]
+        count, problem = verify_chain(links)
+        return ChainReport(count, str(problem) if problem else None)

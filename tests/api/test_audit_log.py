@@ -1,0 +1,89 @@
+"""Accesses are logged as AuditEvents in a hash chain that ``gateway audit verify`` checks."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.storage.database import open_database
+from tests.api.test_national_records import RECORD
+from tests.cli.test_ingest_command import command, environment
+from tests.support.fhir_validation import parse_with_fhir_resources, validate_resource
+
+
+def audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command("audit", "verify"),
+        env=environment(database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def use_the_gateway(settings: Settings) -> str:
+    with TestClient(create_app(settings)) as client:
+        pushed = client.post(
+            "/national/records", params={"profile": "be-cancer-registry-csv"}, content=RECORD
+        )
+        patient = pushed.headers["location"].rsplit("/", 1)[1]
+        assert client.get(f"/fhir/Patient/{patient}/$summary").status_code == 200
+        refused = client.post("/consent/events", content=b"{}", headers={"webhook-id": "x"})
+        assert refused.status_code == 401
+        log = client.get("/fhir/AuditEvent", params={"patient": f"Patient/{patient}"}).json()
+    assert log["total"] == 2
+    create, read = (e["resource"] for e in log["entry"])
+    assert create["action"] == "C"
+    assert read["subtype"][0]["code"] == "operation"
+    assert read["entity"][0]["what"] == {"reference": f"Patient/{patient}"}
+    for event in (create, read):
+        assert validate_resource(event) == []
+        assert parse_with_fhir_resources(event) == []
+    return patient
+
+
+def test_accesses_are_logged_and_the_chain_holds(settings):
+    use_the_gateway(settings)
+    result = audit_verify(settings.database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "audit chain: 3 records hold"
+
+
+FLIP = "update audit_events set content = replace(content, :a, :b) where sequence = 1"
+
+
+def tamper(database_url: str, *statements: tuple[str, dict[str, str]]) -> None:
+    """Edit the log behind the gateway's back, as someone with database access could."""
+
+    async def run() -> None:
+        database = open_database(database_url)
+        try:
+            async with database.write() as connection:
+                for sql, parameters in statements:
+                    await connection.execute(text(sql), parameters)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_changed_or_deleted_record_is_detected(settings):
+    use_the_gateway(settings)
+    tamper(settings.database_url, (FLIP, {"a": '"C"', "b": '"R"'}))
+    changed = audit_verify(settings.database_url)
+    assert changed.returncode == 1
+    assert "record 1: its content was changed" in changed.stderr
+    tamper(
+        settings.database_url,
+        (FLIP, {"a": '"R"', "b": '"C"'}),
+        ("delete from audit_events where sequence = 2", {}),
+    )
+    deleted = audit_verify(settings.database_url)
+    assert deleted.returncode == 1
+    assert "record 3: expected record 2 here" in deleted.stderr
