@@ -41,8 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys = open_keys(settings.pki_dir, settings.country, required=settings.env == "prod")
         database = open_database(settings.database_url)
         await upgrade(database)
-        genomics = GenomicReportService(database, settings.public_base_url)
         audit = AuditService(database, settings.gateway_id)
+        genomics = GenomicReportService(database, settings.public_base_url, audit=audit)
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(

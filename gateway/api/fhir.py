@@ -111,7 +111,7 @@ async def search_reports(
 ) -> FHIRBody:
     patient_id = _patient_of(subject)
     size, start = check_paging(count, offset, found.genomics.max_count)
-    reports = [] if not _is_genomics(category) else await found.genomics.reports(patient_id)
+    reports = [] if not _is_genomics(category) else await found.genomics.search_reports(patient_id)
     return FHIRBody(_page(request, found, reports[start : start + size], len(reports), size, start))
 
 

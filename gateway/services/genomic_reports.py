@@ -31,6 +31,7 @@ from gateway.errors import BadRequest, NotFound
 from gateway.fhir.datatypes import Json
 from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
 from gateway.ingest.genomic_calls import CallQuery, read_calls
+from gateway.services.audit import AuditService
 from gateway.storage.database import Database
 from gateway.storage.genomic_reports import GenomicReportRepository, ObservationRow, ReportRow
 from gateway.storage.patients import PatientRepository
@@ -187,10 +188,23 @@ def observation_resource(resource: str, subject: Json) -> Json:
 class GenomicReportService:
     """The FHIR reads: a patient's genomic reports and their Observations, paged."""
 
-    def __init__(self, database: Database, base_url: str, max_count: int = 1000) -> None:
+    def __init__(
+        self,
+        database: Database,
+        base_url: str,
+        max_count: int = 1000,
+        audit: AuditService | None = None,
+    ) -> None:
         self._database = database
         self._base = base_url
         self.max_count = max_count
+        self._audit = audit
+
+    async def search_reports(self, patient_id: str) -> list[Json]:
+        """:meth:`reports`, as a FHIR search: logged in the access log."""
+        found = await self.reports(patient_id)
+        await self._log("search-type", patient_id, "DiagnosticReport")
+        return found
 
     async def reports(self, patient_id: str) -> list[Json]:
         """The patient's genomic reports (none when the patient is unknown)."""
@@ -210,6 +224,7 @@ class GenomicReportService:
             repo = GenomicReportRepository(connection)
             reports = await repo.reports_for(identifiers)
             rows, total = await repo.observations([r.id for r in reports], code, offset, count)
+        await self._log("search-type", patient_id, "Observation")
         return [observation_resource(row.resource, subject) for row in rows], total
 
     async def observation(self, observation_id: str) -> Json:
@@ -223,7 +238,12 @@ class GenomicReportService:
         resource: Json = orjson.loads(row.resource)
         if patient_id is not None:
             resource["subject"] = {"reference": f"Patient/{patient_id}"}
+        await self._log("read", patient_id, f"Observation/{observation_id}")
         return resource
+
+    async def _log(self, interaction: str, patient_id: str | None, what: str) -> None:
+        if self._audit is not None:
+            await self._audit.record(interaction, "success", patient_id=patient_id, what=what)
 
 
 def check_paging(count: int | None, offset: int | None, max_count: int) -> tuple[int, int]:

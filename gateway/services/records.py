@@ -191,9 +191,7 @@ class RecordService:
         document = self.document(record, patient_id, reports)
         # Summaries leave the gateway signed (a JWS over the canonical JSON, ~ms of work).
         signed = await asyncio.to_thread(self._keys.sign, document) if self._keys else document
-        if self._audit is not None:
-            what = f"Bundle/{document['id']}"
-            await self._audit.record("operation", "success", patient_id=patient_id, what=what)
+        await self._log("operation", patient_id, f"Bundle/{document['id']}")
         return signed
 
     async def summary_for(self, identifier: Identifier) -> Json:
@@ -203,6 +201,7 @@ class RecordService:
     async def patient(self, patient_id: str) -> Json:
         """The Patient resource as the current summary has it. :raises NotFound:"""
         record = await self._merged(patient_id)
+        await self._log("read", patient_id, f"Patient/{patient_id}")
         return _patient_json(record, patient_id)
 
     async def search(self, identifier: Identifier | None, patient_id: str | None) -> list[Json]:
@@ -216,7 +215,12 @@ class RecordService:
         if not stored:
             return []
         record = merge_records([item.record for item in current_records(stored)])
+        await self._log("search-type", found, f"Patient/{found}")
         return [_patient_json(record, found)]
+
+    async def _log(self, interaction: str, patient_id: str, what: str) -> None:
+        if self._audit is not None:
+            await self._audit.record(interaction, "success", patient_id=patient_id, what=what)
 
     async def _find(self, identifier: Identifier) -> str:
         async with self._db().read() as connection:

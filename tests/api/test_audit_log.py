@@ -87,3 +87,18 @@ def test_a_changed_or_deleted_record_is_detected(settings):
     deleted = audit_verify(settings.database_url)
     assert deleted.returncode == 1
     assert "record 3: expected record 2 here" in deleted.stderr
+
+
+def test_reads_and_searches_are_logged_too(settings):
+    with TestClient(create_app(settings)) as client:
+        pushed = client.post(
+            "/national/records", params={"profile": "be-cancer-registry-csv"}, content=RECORD
+        )
+        patient = pushed.headers["location"].rsplit("/", 1)[1]
+        subject = f"Patient/{patient}"
+        assert client.get(f"/fhir/Patient/{patient}").status_code == 200
+        assert client.get("/fhir/Observation", params={"subject": subject}).status_code == 200
+        assert client.get("/fhir/DiagnosticReport", params={"subject": subject}).status_code == 200
+        log = client.get("/fhir/AuditEvent", params={"patient": subject}).json()
+    kinds = [(e["resource"]["action"], e["resource"]["subtype"][0]["code"]) for e in log["entry"]]
+    assert kinds == [("C", "create"), ("R", "read"), ("R", "search-type"), ("R", "search-type")]
