@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +15,7 @@ from gateway.api import beacon, consent, errors, fhir, health, national, wellkno
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
+from gateway.fhir.datatypes import instant
 from gateway.services.audit import AuditService
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 base_url=settings.public_base_url,
                 country=settings.country,
                 software_version=__version__,
-                published=_started(),
+                published=instant(),
             ),
         )
         startup.info(
@@ -105,10 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wellknown.router)
     app.add_middleware(AccessLog)
     return app
-
-
-def _started() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class AccessLog:

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -44,6 +43,7 @@ def add_translate_vcf(kinds: Any) -> None:
 def run_translate_vcf(settings: Settings | None, args: argparse.Namespace) -> int:
     # Imported here: only this command needs pysam and the genomics builders, and it is timed
     # as a whole command.
+    from gateway.fhir.datatypes import instant
     from gateway.ingest.genomic_calls import Region, parse_region, read_bed
     from gateway.services.translate_vcf import VcfTranslation, summary_line, translate_vcf
 
@@ -59,7 +59,7 @@ def run_translate_vcf(settings: Settings | None, args: argparse.Namespace) -> in
         assembly=args.assembly,
         all_filters=args.all_filters,
     )
-    issued = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    issued = instant()
     if args.output is None:
         tally = translate_vcf(job, sys.stdout.buffer, issued=issued)
         sys.stdout.buffer.write(b"\n")

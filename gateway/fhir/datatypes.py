@@ -7,6 +7,7 @@ kept for the tests, which parse every document the builders make.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,17 @@ def concept(value: Concept) -> Json:
 
 def coded(system: str, code: str, display: str | None = None) -> Json:
     return {"coding": [coding(Code(system, code, display))]}
+
+
+def instant(moment: datetime | None = None, *, milliseconds: bool = False) -> str:
+    """``moment`` (default: now) as a FHIR ``instant`` in UTC, ``Z``-suffixed."""
+    spec = "milliseconds" if milliseconds else "seconds"
+    return (
+        (moment or datetime.now(UTC))
+        .astimezone(UTC)
+        .isoformat(timespec=spec)
+        .replace("+00:00", "Z")
+    )
 
 
 def number(value: Decimal) -> int | float:

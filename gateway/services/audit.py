@@ -15,7 +15,7 @@ import orjson
 
 from gateway.domain.audit import verify_chain
 from gateway.fhir.audit import audit_event
-from gateway.fhir.datatypes import Json
+from gateway.fhir.datatypes import Json, instant
 from gateway.storage.audit import AuditRepository
 from gateway.storage.database import Database
 
@@ -51,7 +51,7 @@ class AuditService:
         event = audit_event(
             resource_id=str(uuid.uuid4()),
             interaction=interaction,
-            recorded=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            recorded=instant(now, milliseconds=True),
             outcome=outcome,
             agent=agent,
             observer=self._observer,

@@ -13,7 +13,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -28,7 +27,7 @@ from gateway.domain.genomics import (
 )
 from gateway.domain.samples import SampleLink
 from gateway.errors import BadRequest, NotFound
-from gateway.fhir.datatypes import Json
+from gateway.fhir.datatypes import Json, instant
 from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
 from gateway.ingest.genomic_calls import CallQuery, read_calls
 from gateway.services.audit import AuditService
@@ -79,7 +78,7 @@ async def store_genomic_reports(
     linked = [link for link in links if link.identifier is not None]
     if not linked:
         return 0
-    issued = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    issued = instant()
     reports = {
         link.sample_id: _new_report(link, file_id, digest, assembly, issued) for link in linked
     }

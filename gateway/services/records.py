@@ -11,14 +11,13 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from gateway.domain.records import Identifier, PatientRecord
 from gateway.domain.summary import current_records, diagnosis_codes, merge_records
 from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, RecordError, TooLarge
-from gateway.fhir.datatypes import Json
+from gateway.fhir.datatypes import Json, instant
 from gateway.fhir.ips import build_document
 from gateway.fhir.resources import patient as patient_resource
 from gateway.ingest.records import check_mapping, reader_for
@@ -138,7 +137,7 @@ class RecordService:
         return build_document(
             record,
             document_id=str(uuid.uuid4()),
-            timestamp=_now(),
+            timestamp=instant(),
             country=record.patient.country or self._country,
             patient_id=patient_id,
             reports=reports,
@@ -247,7 +246,3 @@ class RecordService:
 
 def _patient_json(record: PatientRecord, patient_id: str) -> Json:
     return patient_resource(record.patient, patient_id)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
