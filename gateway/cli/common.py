@@ -8,10 +8,15 @@ import.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from gateway.errors import BadRequest
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -60,3 +65,35 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+class whole_file:
+    """A file written through a temporary sibling and renamed into place on success, removed
+    on failure: a failed translation never leaves half a Bundle behind."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._temporary: Path | None = None
+        self._handle: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        try:
+            fd, name = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
+        except OSError as exc:
+            raise BadRequest(f"{self._path}: {exc.strerror or exc}") from None
+        self._temporary = Path(name)
+        self._handle = os.fdopen(fd, "wb", buffering=1 << 20)
+        return self._handle
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        assert self._handle is not None
+        assert self._temporary is not None
+        self._handle.close()
+        if kind is None:
+            # mkstemp makes the file private; the result gets the usual mode (umask).
+            umask = os.umask(0)
+            os.umask(umask)
+            self._temporary.chmod(0o666 & ~umask)
+            os.replace(self._temporary, self._path)
+        else:
+            self._temporary.unlink(missing_ok=True)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
-from gateway.errors import BadRequest
+from gateway.cli.common import whole_file
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -64,39 +62,7 @@ def run_translate_vcf(settings: Settings | None, args: argparse.Namespace) -> in
         tally = translate_vcf(job, sys.stdout.buffer, issued=issued)
         sys.stdout.buffer.write(b"\n")
     else:
-        with _whole_file(args.output) as out:
+        with whole_file(args.output) as out:
             tally = translate_vcf(job, out, issued=issued)
     print(summary_line(tally, args.sample), file=sys.stderr)
     return 0
-
-
-class _whole_file:
-    """A file written through a temporary sibling and renamed into place on success, removed
-    on failure: a failed translation never leaves half a Bundle behind."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._temporary: Path | None = None
-        self._handle: BinaryIO | None = None
-
-    def __enter__(self) -> BinaryIO:
-        try:
-            fd, name = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
-        except OSError as exc:
-            raise BadRequest(f"{self._path}: {exc.strerror or exc}") from None
-        self._temporary = Path(name)
-        self._handle = os.fdopen(fd, "wb", buffering=1 << 20)
-        return self._handle
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        assert self._handle is not None
-        assert self._temporary is not None
-        self._handle.close()
-        if kind is None:
-            # mkstemp makes the file private; the result gets the usual mode (umask).
-            umask = os.umask(0)
-            os.umask(umask)
-            self._temporary.chmod(0o666 & ~umask)
-            os.replace(self._temporary, self._path)
-        else:
-            self._temporary.unlink(missing_ok=True)

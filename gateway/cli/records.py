@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.cli.common import database
+from gateway.cli.common import database, whole_file
 from gateway.cli.genomics import add_translate_vcf
 from gateway.errors import BadRequest
 
@@ -96,7 +94,8 @@ def run_translate(settings: Settings, args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.buffer.write(document + b"\n")
     else:
-        _write_whole(args.output, document + b"\n")
+        with whole_file(args.output) as out:
+            out.write(document + b"\n")
     return 0
 
 
@@ -134,15 +133,3 @@ def _read(path: Path, settings: Settings) -> bytes:
 def _warn(findings: tuple[Finding, ...]) -> None:
     for finding in findings:
         print(f"warning: {finding}", file=sys.stderr)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, so a failure
-    never leaves half a document behind."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise BadRequest(f"{path}: {exc.strerror or exc}") from None
