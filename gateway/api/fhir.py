@@ -13,10 +13,13 @@ from gateway.domain.records import Identifier
 from gateway.errors import BadRequest
 from gateway.fhir.datatypes import Json
 from gateway.fhir.search import searchset
-from gateway.services.genomic_reports import check_paging
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
+MAX_COUNT = 1000
+DEFAULT_COUNT = 50
+CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=MAX_COUNT)]
+OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0)]
 IdentifierQuery = Annotated[
     str | None, Query(description="A national identifier as system|value", max_length=512)
 ]
@@ -85,18 +88,16 @@ async def search_audit_events(
     request: Request,
     found: ServicesDep,
     patient: Annotated[str, Query(description="Patient/{id}", max_length=128)],
-    count: Annotated[int | None, Query(alias="_count", ge=0, le=1000)] = None,
-    offset: Annotated[int | None, Query(alias="_offset", ge=0)] = None,
+    count: CountQuery = None,
+    offset: OffsetQuery = None,
 ) -> FHIRBody:
-    size, start = check_paging(count, offset, 1000)
+    size, start = _window(count, offset)
     events, total = await found.audit.events(_patient_of(patient), start, size)
     return FHIRBody(_page(request, found, events, total, size, start))
 
 
 # --- genomics: the patient's genomic reports and their Observations ----------------------------
 
-CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=1000)]
-OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0)]
 SubjectQuery = Annotated[str, Query(description="Patient/{id}", max_length=128)]
 
 
@@ -110,7 +111,7 @@ async def search_reports(
     offset: OffsetQuery = None,
 ) -> FHIRBody:
     patient_id = _patient_of(subject)
-    size, start = check_paging(count, offset, found.genomics.max_count)
+    size, start = _window(count, offset)
     reports = [] if not _is_genomics(category) else await found.genomics.search_reports(patient_id)
     return FHIRBody(_page(request, found, reports[start : start + size], len(reports), size, start))
 
@@ -126,7 +127,7 @@ async def search_observations(
     offset: OffsetQuery = None,
 ) -> FHIRBody:
     patient_id = _patient_of(subject)
-    size, start = check_paging(count, offset, found.genomics.max_count)
+    size, start = _window(count, offset)
     if category is not None and not _is_genomics(category) and category != "laboratory":
         return FHIRBody(_page(request, found, [], 0, size, start))
     wanted = code.rpartition("|")[2] if code else None
@@ -137,6 +138,11 @@ async def search_observations(
 @router.get("/Observation/{observation_id}", summary="Read a genomic Observation")
 async def read_observation(found: ServicesDep, observation_id: str) -> FHIRBody:
     return FHIRBody(await found.genomics.observation(observation_id))
+
+
+def _window(count: int | None, offset: int | None) -> tuple[int, int]:
+    """Page size and start; the Query bounds already refused what is out of range."""
+    return (DEFAULT_COUNT if count is None else count), (offset or 0)
 
 
 def _patient_of(subject: str) -> str:

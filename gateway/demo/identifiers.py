@@ -1,23 +1,10 @@
-"""German KVNR health insurance numbers: the identifier system and the check digit."""
+"""German KVNR health insurance numbers for the synthetic cohort: the identifier system, and
+the check digit from the national identifier registry (the one algorithm the gateway has)."""
 
 from __future__ import annotations
 
-import re
+from gateway.profiles.identifiers import kvnr_check_digit
+
+__all__ = ["KVNR_SYSTEM", "kvnr_check_digit"]
 
 KVNR_SYSTEM = "http://fhir.de/sid/gkv/kvid-10"
-_KVNR = re.compile(r"[A-Z][0-9]{8}")
-
-
-def kvnr_check_digit(body: str) -> str:
-    """The check digit of a KVNR's first nine characters (a letter and eight digits).
-
-    :raises ValueError: ``body`` is not a capital letter followed by eight digits.
-    """
-    if not _KVNR.fullmatch(body):
-        raise ValueError(f"not a KVNR body: {body!r}")
-    digits = f"{ord(body[0]) - ord('A') + 1:02d}{body[1:]}"
-    total = 0
-    for index, char in enumerate(digits):
-        product = int(char) * (1 + index % 2)
-        total += product - 9 if product > 9 else product
-    return str(total % 10)

@@ -46,6 +46,7 @@ __all__ = [
     "check",
     "check_with",
     "country_of",
+    "kvnr_check_digit",
     "normalize_system",
     "normalize_value",
     "system_for",
@@ -83,26 +84,38 @@ class CheckResult:
 
 
 _KVNR = re.compile(r"[A-Z][0-9]{9}")
+_KVNR_BODY = re.compile(r"[A-Z][0-9]{8}")
 _PZN = re.compile(r"[0-9]{8}")
 _DIGITS = re.compile(r"[0-9]+")
 _OID = re.compile(r"[0-2](?:\.(?:0|[1-9][0-9]*))+")
 _URN_OID = "urn:oid:"
 
 
+def kvnr_check_digit(body: str) -> str:
+    """The check digit of a KVNR's first nine characters (a capital letter and eight digits).
+
+    Hand-written: no library has the KVNR (python-stdnum's `de` covers only tax and company
+    numbers). The letter becomes two digits (A=01..Z=26); with the next eight digits that makes
+    ten, weighted 1,2,1,2,...; two-digit products count as their cross sum, and the sum mod 10
+    is the check digit.
+
+    :raises ValueError: ``body`` is not a capital letter followed by eight digits.
+    """
+    if not (body.isascii() and _KVNR_BODY.fullmatch(body)):
+        raise ValueError("not a KVNR body (a capital letter and eight digits)")
+    digits = f"{ord(body[0]) - ord('A') + 1:02d}{body[1:]}"
+    products = (int(digit) * (1 + position % 2) for position, digit in enumerate(digits))
+    return str(sum(p - 9 if p > 9 else p for p in products) % 10)
+
+
 def _kvnr(value: str) -> None:
-    # Hand-written: no library has the KVNR (python-stdnum's `de` covers only tax and company
-    # numbers). The letter becomes two digits (A=01..Z=26); with the next eight digits that
-    # makes ten, weighted 1,2,1,2,...; two-digit products count as their cross sum, and the
-    # sum mod 10 is the check digit (the tenth character).
     number = value.replace(" ", "")
     if len(number) != 10:
         raise InvalidLength
     if not (number.isascii() and _KVNR.fullmatch(number.upper())):
         raise InvalidFormat
     number = number.upper()
-    digits = f"{ord(number[0]) - ord('A') + 1:02d}{number[1:9]}"
-    products = (int(digit) * (1 + position % 2) for position, digit in enumerate(digits))
-    if sum(p - 9 if p > 9 else p for p in products) % 10 != int(number[9]):
+    if kvnr_check_digit(number[:9]) != number[9]:
         raise InvalidChecksum
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gateway.profiles.identifiers import normalize_system
+
 __all__ = [
     "FORMATS",
     "ConceptMapBinding",
@@ -79,14 +81,14 @@ class Profile:
 
     def identifier_rule(self, system: str) -> IdentifierRule | None:
         """The rule whose system or alias is ``system`` (OIDs compare in either spelling)."""
-        wanted = _oid_normal(system)
+        wanted = normalize_system(system)
         return next(
-            (rule for rule in self.identifiers if wanted in map(_oid_normal, rule.names)), None
+            (rule for rule in self.identifiers if wanted in map(normalize_system, rule.names)), None
         )
 
     def code_system(self, name: str) -> str | None:
         """The FHIR URI the profile gives a source code system name or OID, if any."""
-        return self.code_systems.get(name) or self.code_systems.get(_oid_normal(name))
+        return self.code_systems.get(name) or self.code_systems.get(normalize_system(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +122,3 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
-
-
-def _oid_normal(name: str) -> str:
-    text = name.strip()
-    if text.lower().startswith("urn:oid:"):
-        return "urn:oid:" + text[8:]
-    if text[:1].isdigit() and all(part.isdigit() for part in text.split(".")):
-        return "urn:oid:" + text
-    return text

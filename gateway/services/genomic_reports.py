@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
@@ -26,7 +26,7 @@ from gateway.domain.genomics import (
     TranslationTally,
 )
 from gateway.domain.samples import SampleLink
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import NotFound
 from gateway.fhir.datatypes import Json, instant
 from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
 from gateway.ingest.genomic_calls import CallQuery, read_calls
@@ -39,7 +39,6 @@ __all__ = [
     "GENOMICS_CATEGORY",
     "VARIANT_CODE",
     "GenomicReportService",
-    "check_paging",
     "report_resource",
     "store_genomic_reports",
 ]
@@ -147,16 +146,7 @@ def _phase_row(
 
 
 def _counted(row: ReportRow, variants: int = 0, relations: int = 0) -> ReportRow:
-    return ReportRow(
-        row.id,
-        row.file_id,
-        row.sample_id,
-        row.identifier,
-        row.assembly,
-        row.issued,
-        row.variants + variants,
-        row.relations + relations,
-    )
+    return replace(row, variants=row.variants + variants, relations=row.relations + relations)
 
 
 def _json(resource: Json) -> str:
@@ -191,12 +181,10 @@ class GenomicReportService:
         self,
         database: Database,
         base_url: str,
-        max_count: int = 1000,
         audit: AuditService | None = None,
     ) -> None:
         self._database = database
         self._base = base_url
-        self.max_count = max_count
         self._audit = audit
 
     async def search_reports(self, patient_id: str) -> list[Json]:
@@ -243,14 +231,3 @@ class GenomicReportService:
     async def _log(self, interaction: str, patient_id: str | None, what: str) -> None:
         if self._audit is not None:
             await self._audit.record(interaction, "success", patient_id=patient_id, what=what)
-
-
-def check_paging(count: int | None, offset: int | None, max_count: int) -> tuple[int, int]:
-    """``_count`` and ``_offset`` within bounds. :raises BadRequest: out of range."""
-    size = 50 if count is None else count
-    start = 0 if offset is None else offset
-    if not 0 <= size <= max_count:
-        raise BadRequest(f"_count must be between 0 and {max_count}")
-    if start < 0:
-        raise BadRequest("_offset must not be negative")
-    return size, start
