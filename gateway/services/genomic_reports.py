@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -20,15 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.genomics import (
     CalledAllele,
-    PhaseRelation,
-    PhaseTracker,
     SourceClass,
     TranslationTally,
 )
 from gateway.domain.samples import SampleLink
 from gateway.errors import NotFound
 from gateway.fhir.datatypes import Json, instant
-from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
+from gateway.fhir.genomics import genomic_report
+from gateway.fhir.genomics_stream import ReportObservations
 from gateway.ingest.genomic_calls import CallQuery, read_calls
 from gateway.services.audit import AuditService
 from gateway.storage.database import Database
@@ -36,8 +35,6 @@ from gateway.storage.genomic_reports import GenomicReportRepository, Observation
 from gateway.storage.patients import PatientRepository
 
 __all__ = [
-    "GENOMICS_CATEGORY",
-    "VARIANT_CODE",
     "GenomicReportService",
     "report_resource",
     "store_genomic_reports",
@@ -45,18 +42,25 @@ __all__ = [
 
 _ROOT = uuid.uuid5(uuid.NAMESPACE_URL, "urn:eu-health-gateway:fhir:stored-genomic-report")
 _BATCH = 5000
-VARIANT_CODE = "69548-6"
-GENOMICS_CATEGORY = "GE"
 
 
 @dataclass
 class _SampleReport:
     row: ReportRow
-    phases: PhaseTracker = field(default_factory=PhaseTracker)
-    seq: int = 0
+    observations: ReportObservations = field(init=False)
 
-    def observation_id(self, seq: int) -> str:
-        return str(uuid.uuid5(uuid.UUID(self.row.id), f"observation/{seq}"))
+    def __post_init__(self) -> None:
+        report = uuid.UUID(self.row.id)
+        self.observations = ReportObservations(
+            SourceClass.GERMLINE,
+            lambda seq: observation_id(report, seq),
+            lambda resource_id: f"Observation/{resource_id}",
+        )
+
+
+def observation_id(report: uuid.UUID, seq: int) -> str:
+    """The id of a stored report's ``seq``-th Observation (derived, so never stored twice)."""
+    return str(uuid.uuid5(report, f"observation/{seq}"))
 
 
 async def store_genomic_reports(
@@ -92,7 +96,8 @@ async def store_genomic_reports(
         await repo.add_observations(rows)
         stored += len(rows)
     for report in reports.values():
-        await repo.set_counts(report.row.id, report.row.variants, report.row.relations)
+        made = report.observations
+        await repo.set_counts(report.row.id, made.variants, made.relations)
     return stored
 
 
@@ -113,40 +118,13 @@ def _next_rows(
     rows: list[ObservationRow] = []
     for sample, allele in calls:
         report = reports[sample]
-        rows.append(_variant_row(report, allele))
-        paired = report.phases.add(allele, rows[-1].id)
-        if paired is not None:
-            rows.append(_phase_row(report, paired[0], rows[-1].id, paired[1]))
+        first = report.observations.count
+        for seq, (resource_id, resource) in enumerate(report.observations.add(allele), first):
+            code = resource["code"]["coding"][0]["code"]
+            rows.append(ObservationRow(report.row.id, seq, resource_id, code, _json(resource)))
         if len(rows) >= _BATCH:
             break
     return rows
-
-
-def _variant_row(report: _SampleReport, allele: CalledAllele) -> ObservationRow:
-    seq = report.seq
-    observation_id = report.observation_id(seq)
-    resource = variant_observation(allele, observation_id, None, SourceClass.GERMLINE)
-    report.seq += 1
-    report.row = _counted(report.row, variants=1)
-    return ObservationRow(report.row.id, seq, observation_id, VARIANT_CODE, _json(resource))
-
-
-def _phase_row(
-    report: _SampleReport, first: str, second: str, relation: PhaseRelation
-) -> ObservationRow:
-    seq = report.seq
-    observation_id = report.observation_id(seq)
-    resource = phase_relationship(
-        f"Observation/{first}", f"Observation/{second}", relation, observation_id, None
-    )
-    report.seq += 1
-    report.row = _counted(report.row, relations=1)
-    code = resource["code"]["coding"][0]["code"]
-    return ObservationRow(report.row.id, seq, observation_id, code, _json(resource))
-
-
-def _counted(row: ReportRow, variants: int = 0, relations: int = 0) -> ReportRow:
-    return replace(row, variants=row.variants + variants, relations=row.relations + relations)
 
 
 def _json(resource: Json) -> str:

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from gateway.domain.genomics import PhaseTracker, SourceClass, TranslationTally
+from gateway.domain.genomics import SourceClass, TranslationTally
 from gateway.errors import IngestError
 from gateway.fhir.datatypes import Json
-from gateway.fhir.genomics import genomic_report, phase_relationship, variant_observation
+from gateway.fhir.genomics import genomic_report
+from gateway.fhir.genomics_stream import ReportObservations
 from gateway.ingest.genomic_calls import CallQuery, Region, read_calls, vcf_samples
 
 __all__ = ["VcfTranslation", "choose_sample", "summary_line", "translate_vcf"]
@@ -87,41 +87,31 @@ def translate_vcf(job: VcfTranslation, out: BinaryIO, *, issued: str) -> Transla
     }
     out.write(orjson.dumps(bundle)[:-1] + b',"entry":[')
     _entry(out, specimen_url, specimen, first=True)
-    phases = PhaseTracker()
     reference = {"reference": specimen_url}
-    variants = relations = 0
+    observations = ReportObservations(
+        job.source_class, lambda n: ids.numbered("observation", n), _urn
+    )
     for _, allele in calls:
-        resource_id = ids.numbered("variant", variants)
-        url = f"urn:uuid:{resource_id}"
-        observation = variant_observation(allele, resource_id, None, job.source_class)
-        observation["specimen"] = reference
-        _entry(out, url, observation)
-        variants += 1
-        paired = phases.add(allele, url)
-        if paired is not None:
-            first, relation = paired
-            phase_id = ids.numbered("phase", relations)
-            resource = phase_relationship(first, url, relation, phase_id, None)
-            _entry(out, f"urn:uuid:{phase_id}", resource)
-            relations += 1
-    tally.phase_relations = relations
+        for resource_id, resource in observations.add(allele):
+            resource["specimen"] = reference  # every finding is about this sample
+            _entry(out, _urn(resource_id), resource)
+    tally.phase_relations = observations.relations
     report = genomic_report(ids.id("report"), None, (), issued)
     report["specimen"] = [reference]
     head = orjson.dumps(report)[:-1]
     out.write(b',{"fullUrl":"' + ids.url("report").encode() + b'","resource":' + head)
-    if variants or relations:
+    if observations.count:
         out.write(b',"result":[')
-        for n, reference_json in enumerate(_results(ids, variants, relations)):
-            out.write(reference_json if n == 0 else b"," + reference_json)
+        for n in range(observations.count):
+            item = b'{"reference":"' + _urn(ids.numbered("observation", n)).encode() + b'"}'
+            out.write(item if n == 0 else b"," + item)
         out.write(b"]")
     out.write(b"}}]}")
     return tally
 
 
-def _results(ids: _Ids, variants: int, relations: int) -> Iterator[bytes]:
-    for kind, count in (("variant", variants), ("phase", relations)):
-        for n in range(count):
-            yield b'{"reference":"urn:uuid:' + ids.numbered(kind, n).encode() + b'"}'
+def _urn(resource_id: str) -> str:
+    return f"urn:uuid:{resource_id}"
 
 
 def _entry(out: BinaryIO, url: str, resource: Json, *, first: bool = False) -> None:
