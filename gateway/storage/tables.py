@@ -253,3 +253,36 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_events_patient", "patient_id"),
 )
+
+# --- authorization (issue 5) --------------------------------------------------------------------
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("jwks", Text, nullable=False),  # the client's public keys (JSON Web Key Set)
+    Column("algorithm", String(8), nullable=False),  # pinned: its assertions use only this
+    Column("scopes", Text, nullable=False),  # space-separated SMART scopes it may be granted
+    Column("country", String(2), nullable=False),  # the member state it asks for
+    Column("purposes", Text, nullable=False),  # space-separated PurposeOfUse it may assert
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+# Client assertion ids already used: single use across restarts until the assertion expires.
+oauth_assertions = Table(
+    "oauth_assertions",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("jti", String(256), primary_key=True),
+    Column("expires", DateTime(timezone=True), nullable=False),
+    Index("ix_oauth_assertions_expires", "expires"),
+)
+
+# Beacon queries per caller per hour (GATEWAY_BEACON_QUERY_BUDGET), kept across restarts.
+beacon_budget = Table(
+    "beacon_budget",
+    metadata,
+    Column("caller", String(256), primary_key=True),  # a passport's iss+sub, or "anonymous:IP"
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("used", Integer, nullable=False),
+)
