@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
-from gateway.api import beacon, consent, errors, fhir, health, national, wellknown
+from gateway.api import beacon, consent, errors, fhir, health, national, oauth, wellknown
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
@@ -19,10 +19,13 @@ from gateway.fhir.datatypes import instant
 from gateway.services.audit import AuditService
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
+from gateway.services.consent_gate import ConsentGate
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
-from gateway.services.keys import open_keys
+from gateway.services.keys import open_keys, token_issuer
+from gateway.services.oauth import OAuthService
 from gateway.services.records import RecordService, open_profiles
+from gateway.services.summaries import SummaryService
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
 
@@ -42,7 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = open_database(settings.database_url)
         await upgrade(database)
         audit = AuditService(database, settings.gateway_id)
-        genomics = GenomicReportService(database, settings.public_base_url, audit=audit)
+        gate = ConsentGate(profiles, settings.country)
+        genomics = GenomicReportService(database, settings.public_base_url, gate, audit=audit)
+        records = RecordService(
+            database,
+            profiles,
+            country=settings.country,
+            max_bytes=settings.record_max_bytes,
+            audit=audit,
+        )
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
@@ -54,18 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
             ),
             health=HealthService(database),
-            records=RecordService(
-                database,
-                profiles,
-                country=settings.country,
-                max_bytes=settings.record_max_bytes,
-                genomics=genomics,
-                keys=keys,
-                audit=audit,
-            ),
+            records=records,
+            summaries=SummaryService(database, records, gate, genomics, keys, audit),
             genomics=genomics,
             audit=audit,
             keys=keys,
+            oauth=OAuthService(
+                database,
+                token_issuer(keys, settings.public_base_url),
+                f"{settings.public_base_url}/oauth/token",
+                audit,
+            ),
             consent=ConsentService(
                 database, settings.webhook_secrets.get_secret_value().split(), audit
             ),
@@ -103,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(national.router)
     app.include_router(consent.router)
     app.include_router(wellknown.router)
+    app.include_router(oauth.router)
     app.add_middleware(AccessLog)
     return app
 

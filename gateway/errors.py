@@ -11,6 +11,7 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      │    │    └── RecordRejected 422  readable, but breaks a rule (no identifier, bad check)
      │    └── TooLarge           413  a request body over the limit
      ├── Unauthorized            401  no or a bad credential (token, webhook signature)
+     ├── OAuthError          400/401  a token request refused (RFC 6749 §5.2 error codes)
      ├── NotFound                404
      ├── Conflict                409
      ├── Forbidden               403
@@ -31,6 +32,11 @@ class GatewayError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the edge must send with this error."""
+        return {}
 
 
 class BadRequest(GatewayError):
@@ -75,8 +81,30 @@ class TooLarge(BadRequest):
 
 
 class Unauthorized(GatewayError):
+    """``challenge`` is the ``WWW-Authenticate`` value (RFC 6750 §3) the caller gets."""
+
     code = "unauthorized"
     status = 401
+
+    def __init__(self, message: str, challenge: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
+
+
+class OAuthError(GatewayError):
+    """A refused token request. ``error`` is the RFC 6749 §5.2 code (``invalid_client``,
+    ``invalid_grant``, ``invalid_scope``...); the edge answers in that format."""
+
+    code = "oauth_error"
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = 401 if error == "invalid_client" else 400
 
 
 class NotFound(GatewayError):
@@ -93,10 +121,26 @@ class Forbidden(GatewayError):
     code = "forbidden"
     status = 403
 
+    def __init__(self, message: str, challenge: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
+
 
 class TooManyRequests(GatewayError):
     code = "too_many_requests"
     status = 429
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 class Unavailable(GatewayError):

@@ -17,7 +17,9 @@ from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.keys import KeyService
+from gateway.services.oauth import OAuthService
 from gateway.services.records import RecordService
+from gateway.services.summaries import SummaryService
 from gateway.settings import Settings
 
 MAX_QUERY_BODY = 1 << 20
@@ -31,9 +33,11 @@ class Services:
     beacon: BeaconService
     health: HealthService
     records: RecordService
+    summaries: SummaryService
     genomics: GenomicReportService
     consent: ConsentService
     keys: KeyService
+    oauth: OAuthService
     audit: AuditService
     capability: Json
 

@@ -1,7 +1,8 @@
 """The edge where coded errors become HTTP answers.
 
 Beacon routes answer with the Beacon error response, FHIR and national routes with an
-``OperationOutcome``, everything else with an RFC 9457 problem document. No stack trace ever
+``OperationOutcome``, the token endpoint with RFC 6749 errors, everything else with an RFC 9457
+problem document. No stack trace ever
 reaches a caller; unexpected errors are logged with their type and path only (never a query
 string, which may carry identifiers).
 """
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.rendering import FHIRBody, JSONBody, ProblemBody
 from gateway.beacon.responses import error_response
-from gateway.errors import GatewayError, RecordError
+from gateway.errors import GatewayError, OAuthError, RecordError
 from gateway.fhir.outcome import error_outcome
 
 log = logging.getLogger("gateway.api")
@@ -32,10 +33,12 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
 
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
+        if isinstance(exc, OAuthError):
+            return _oauth_error(exc)
         if isinstance(exc, RecordError) and _speaks_fhir(request.url.path):
             body = error_outcome(exc.status, exc.detail, exc.location)
             return FHIRBody(body, status_code=exc.status)
-        return _answer(request, exc.status, exc.code, exc.message, beacon_meta)
+        return _answer(request, exc.status, exc.code, exc.message, beacon_meta, exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -115,6 +118,15 @@ def _answer(
         "instance": path,
     }
     return ProblemBody(problem, status_code=status, headers=dict(headers or {}))
+
+
+def _oauth_error(exc: OAuthError) -> Response:
+    """RFC 6749 §5.2: what OAuth clients parse, not a problem document."""
+    body = {"error": exc.error, "error_description": exc.message}
+    headers = {"Cache-Control": "no-store"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
+    return JSONBody(body, status_code=exc.status, headers=headers)
 
 
 def _speaks_fhir(path: str) -> bool:

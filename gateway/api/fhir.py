@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 
+from gateway.api.auth import authorized
 from gateway.api.deps import Services, ServicesDep
 from gateway.api.rendering import FHIRBody
 from gateway.domain.records import Identifier
+from gateway.domain.requester import Requester
 from gateway.errors import BadRequest
 from gateway.fhir.datatypes import Json
 from gateway.fhir.search import searchset
@@ -20,6 +22,14 @@ MAX_COUNT = 1000
 DEFAULT_COUNT = 50
 CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=MAX_COUNT)]
 OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0)]
+# What each route needs of the token (SMART v2 scopes, DESIGN.md §2).
+ReadsPatient = Annotated[Requester, authorized("Patient", "r")]
+SearchesPatients = Annotated[Requester, authorized("Patient", "s")]
+SearchesConsents = Annotated[Requester, authorized("Consent", "s")]
+SearchesAuditEvents = Annotated[Requester, authorized("AuditEvent", "s")]
+SearchesReports = Annotated[Requester, authorized("DiagnosticReport", "s")]
+SearchesObservations = Annotated[Requester, authorized("Observation", "s")]
+ReadsObservation = Annotated[Requester, authorized("Observation", "r")]
 IdentifierQuery = Annotated[
     str | None, Query(description="A national identifier as system|value", max_length=512)
 ]
@@ -31,33 +41,36 @@ async def metadata(found: ServicesDep) -> FHIRBody:
 
 
 @router.get("/Patient/$summary", summary="IPS document for the patient with this identifier")
-async def summary_by_identifier(found: ServicesDep, identifier: IdentifierQuery = None) -> FHIRBody:
+async def summary_by_identifier(
+    found: ServicesDep, who: ReadsPatient, identifier: IdentifierQuery = None
+) -> FHIRBody:
     if identifier is None:
         raise BadRequest("$summary at type level needs identifier=system|value")
-    return FHIRBody(await found.records.summary_for(parse_identifier(identifier)))
+    return FHIRBody(await found.summaries.summary_for(parse_identifier(identifier), who))
 
 
 @router.get("/Patient/{patient_id}/$summary", summary="IPS document for a stored patient")
-async def summary(found: ServicesDep, patient_id: str) -> FHIRBody:
-    return FHIRBody(await found.records.summary(patient_id))
+async def summary(found: ServicesDep, who: ReadsPatient, patient_id: str) -> FHIRBody:
+    return FHIRBody(await found.summaries.summary(patient_id, who))
 
 
 @router.get("/Patient/{patient_id}", summary="Read a Patient")
-async def read_patient(found: ServicesDep, patient_id: str) -> FHIRBody:
-    return FHIRBody(await found.records.patient(patient_id))
+async def read_patient(found: ServicesDep, who: ReadsPatient, patient_id: str) -> FHIRBody:
+    return FHIRBody(await found.summaries.patient(patient_id, who))
 
 
 @router.get("/Patient", summary="Search Patients by identifier or id")
 async def search_patients(
     request: Request,
     found: ServicesDep,
+    who: SearchesPatients,
     identifier: IdentifierQuery = None,
     id_: Annotated[str | None, Query(alias="_id", max_length=64)] = None,
 ) -> FHIRBody:
     if identifier is None and id_ is None:
         raise BadRequest("search Patients by identifier=system|value or _id")
     parsed = parse_identifier(identifier) if identifier is not None else None
-    matches = await found.records.search(parsed, id_)
+    matches = await found.summaries.search(parsed, id_, who)
     base = found.settings.public_base_url
     self_link = f"{base}{request.url.path}?{request.url.query}"
     return FHIRBody(searchset(base, matches, self_link, total=len(matches)))
@@ -75,9 +88,10 @@ def parse_identifier(token: str) -> Identifier:
 async def search_consents(
     request: Request,
     found: ServicesDep,
+    who: SearchesConsents,
     patient: Annotated[str, Query(description="Patient/{id}", max_length=128)],
 ) -> FHIRBody:
-    consents = await found.consent.consents(_patient_of(patient))
+    consents = await found.consent.consents(_patient_of(patient), who)
     base = found.settings.public_base_url
     self_link = f"{base}{request.url.path}?{request.url.query}"
     return FHIRBody(searchset(base, consents, self_link, total=len(consents)))
@@ -87,6 +101,7 @@ async def search_consents(
 async def search_audit_events(
     request: Request,
     found: ServicesDep,
+    _who: SearchesAuditEvents,
     patient: Annotated[str, Query(description="Patient/{id}", max_length=128)],
     count: CountQuery = None,
     offset: OffsetQuery = None,
@@ -105,6 +120,7 @@ SubjectQuery = Annotated[str, Query(description="Patient/{id}", max_length=128)]
 async def search_reports(
     request: Request,
     found: ServicesDep,
+    who: SearchesReports,
     subject: SubjectQuery,
     category: Annotated[str | None, Query(max_length=128)] = None,
     count: CountQuery = None,
@@ -112,7 +128,9 @@ async def search_reports(
 ) -> FHIRBody:
     patient_id = _patient_of(subject)
     size, start = _window(count, offset)
-    reports = [] if not _is_genomics(category) else await found.genomics.search_reports(patient_id)
+    reports = (
+        [] if not _is_genomics(category) else await found.genomics.search_reports(patient_id, who)
+    )
     return FHIRBody(_page(request, found, reports[start : start + size], len(reports), size, start))
 
 
@@ -120,6 +138,7 @@ async def search_reports(
 async def search_observations(
     request: Request,
     found: ServicesDep,
+    who: SearchesObservations,
     subject: SubjectQuery,
     code: Annotated[str | None, Query(max_length=128)] = None,
     category: Annotated[str | None, Query(max_length=128)] = None,
@@ -131,13 +150,15 @@ async def search_observations(
     if category is not None and not _is_genomics(category) and category != "laboratory":
         return FHIRBody(_page(request, found, [], 0, size, start))
     wanted = code.rpartition("|")[2] if code else None
-    items, total = await found.genomics.observations(patient_id, wanted, size, start)
+    items, total = await found.genomics.observations(patient_id, wanted, size, start, who)
     return FHIRBody(_page(request, found, items, total, size, start))
 
 
 @router.get("/Observation/{observation_id}", summary="Read a genomic Observation")
-async def read_observation(found: ServicesDep, observation_id: str) -> FHIRBody:
-    return FHIRBody(await found.genomics.observation(observation_id))
+async def read_observation(
+    found: ServicesDep, who: ReadsObservation, observation_id: str
+) -> FHIRBody:
+    return FHIRBody(await found.genomics.observation(observation_id, who))
 
 
 def _window(count: int | None, offset: int | None) -> tuple[int, int]:

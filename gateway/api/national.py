@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gateway.api.auth import authorized
 from gateway.api.deps import ServicesDep, bounded_body
 from gateway.api.rendering import FHIRBody
+from gateway.domain.requester import Requester
 from gateway.fhir.outcome import warnings_outcome
 
 router = APIRouter(prefix="/national", tags=["national"])
@@ -44,12 +46,13 @@ _SAID = {
 async def push_record(
     request: Request,
     found: ServicesDep,
+    who: Annotated[Requester, authorized("Bundle", "c")],
     profile: Annotated[str, Query(max_length=64, description="An installed profile's name")],
 ) -> FHIRBody:
     records = found.records
     records.profile(profile)  # an unknown profile is refused before the body is read
     body = await bounded_body(request, found.settings.record_max_bytes)
-    stored = await records.ingest(body, profile)
+    stored = await records.ingest(body, profile, who.agent)
     location = f"{found.settings.public_base_url}/fhir/Patient/{stored.patient_id}"
     outcome = warnings_outcome(
         ((f.location, f.message) for f in stored.findings),

@@ -13,7 +13,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING
 
 from gateway import __version__
-from gateway.cli import audit, datasets, demo, ingest, pki, records, serve, verify
+from gateway.cli import audit, clients, datasets, demo, ingest, pki, records, serve, verify
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.register(commands)
     pki.register(commands)
     audit.register(commands)
+    clients.register(commands)
     return parser
 
 

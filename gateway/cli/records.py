@@ -11,6 +11,8 @@ from gateway.cli.common import database, whole_file
 from gateway.cli.genomics import add_translate_vcf
 from gateway.errors import BadRequest
 
+OPERATOR = "operator (gateway ingest record)"  # the audit log's agent for records pushed here
+
 if TYPE_CHECKING:
     from gateway.profiles.model import Finding
     from gateway.services.records import RecordService
@@ -102,7 +104,7 @@ def run_translate(settings: Settings, args: argparse.Namespace) -> int:
 async def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     data = _read(args.file, settings)
     async with database(settings) as db:
-        stored = await _service(settings, db).ingest(data, args.profile)
+        stored = await _service(settings, db).ingest(data, args.profile, OPERATOR)
     _warn(stored.findings)
     print(f"{stored.outcome}\tPatient/{stored.patient_id}")
     return 0

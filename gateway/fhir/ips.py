@@ -18,7 +18,7 @@ from gateway.fhir import canonical
 from gateway.fhir.datatypes import Json, coded, reference
 from gateway.fhir.narrative import narrative, paragraph
 from gateway.fhir.resources import Refs, full_url, organization, patient, shell
-from gateway.fhir.sections import SECTIONS, Ids, report_entry, section
+from gateway.fhir.sections import SECTIONS, Entry, Ids, report_entry, section
 
 __all__ = ["TITLE", "build_document"]
 
@@ -34,6 +34,7 @@ def build_document(
     country: str,
     patient_id: str | None = None,
     reports: Sequence[Json] = (),
+    withheld: frozenset[Section] = frozenset(),
 ) -> Json:
     """The IPS document Bundle for ``record``, as plain JSON-ready dicts.
 
@@ -44,7 +45,9 @@ def build_document(
     given, is the Patient's id (the stored patient's, so the document points at ``Patient/{id}``
     on this server); by default it is derived like every other id. ``reports`` are
     DiagnosticReports (genomic reports) listed in the results section after the record's own
-    results; their ``subject`` is set to the document's Patient.
+    results; their ``subject`` is set to the document's Patient. Sections in ``withheld`` (the
+    citizen restricted them) are written exactly as for a patient with nothing to say there,
+    so the document bears no trace of the restriction (EHDS Art. 8).
 
     :raises ValueError: if an argument is malformed.
     """
@@ -58,7 +61,7 @@ def build_document(
     (author_url, author), (custodian_url, _) = organisations[0], organisations[-1]
     patient_resource = patient(record.patient, patient_id or ids("patient"))
     refs = Refs(patient=full_url(patient_resource["id"]), performer=author_url)
-    sections, clinical = _sections(record, ids, refs, reports)
+    sections, clinical = _sections(record, ids, refs, reports, withheld)
 
     summary = _summary(record, timestamp, author["name"])
     composition = _composition(record, ids("composition"), timestamp, refs, author_url, summary)
@@ -92,16 +95,23 @@ def _checked(document_id: str, timestamp: str, country: str) -> str:
 
 
 def _sections(
-    record: PatientRecord, ids: Ids, refs: Refs, reports: Sequence[Json]
+    record: PatientRecord,
+    ids: Ids,
+    refs: Refs,
+    reports: Sequence[Json],
+    withheld: frozenset[Section],
 ) -> tuple[list[Json], list[Json]]:
     """The Composition sections, and the resources their entries list, in section order."""
     sections: list[Json] = []
     resources: list[Json] = []
     for spec in SECTIONS:
-        entries = spec.build(record, ids, refs)
-        if spec.section is Section.RESULTS:
-            entries += [report_entry(report, refs) for report in reports]
-        made = section(spec, entries, record.notes_for(spec.section))
+        entries: list[Entry] = []
+        notes: tuple[str, ...] = ()
+        if spec.section not in withheld:
+            entries, notes = spec.build(record, ids, refs), record.notes_for(spec.section)
+            if spec.section is Section.RESULTS:
+                entries += [report_entry(report, refs) for report in reports]
+        made = section(spec, entries, notes)
         if made is not None:
             sections.append(made)
             resources += [r for e in entries for r in (e.resource, *e.extra)]

@@ -16,6 +16,7 @@ from typing import Any
 from gateway.auth.webhooks import verify_webhook
 from gateway.domain.consent import ANY_COUNTRY, PURPOSES, Directive, DirectiveKind
 from gateway.domain.records import Identifier
+from gateway.domain.requester import Requester
 from gateway.errors import BadRequest, Unauthorized
 from gateway.fhir.datatypes import Json
 from gateway.services.audit import AuditService
@@ -64,14 +65,24 @@ class ConsentService:
             await repo.add(webhook_id, citizen, directive)
         return True
 
-    async def consents(self, patient_id: str) -> list[Json]:
-        """The patient's directives as FHIR R4 Consent resources, oldest first."""
+    async def consents(self, patient_id: str, who: Requester) -> list[Json]:
+        """The patient's directives as FHIR R4 Consent resources, oldest first; the read is
+        in the patient's access log."""
         async with self._database.read() as connection:
             identifiers = await PatientRepository(connection).identifiers_of(patient_id)
             found = await ConsentRepository(connection).for_citizens(identifiers)
         directives = sorted(
             (d for group in found.values() for d in group), key=lambda d: d.recorded
         )
+        if self._audit is not None:
+            await self._audit.record(
+                "search-type",
+                "success",
+                patient_id=patient_id,
+                what="Consent",
+                agent=who.agent,
+                purpose=who.purpose,
+            )
         return [_consent(d, patient_id, n) for n, d in enumerate(directives)]
 
 

@@ -37,7 +37,7 @@ async def load_demo(
     made = await asyncio.to_thread(demo_records, folder / MANIFEST_NAME)
     stored = 0
     for item in made:
-        result = await records.ingest(item.body, DEMO_PROFILE)
+        result = await records.ingest(item.body, DEMO_PROFILE, "operator (gateway demo)")
         stored += result.outcome != "unchanged"
     return DemoReport(variants, stored, len(made), made[0].identifier if made else None)
 

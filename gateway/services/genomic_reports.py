@@ -18,11 +18,13 @@ from pathlib import Path
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.domain.consent import Decision
 from gateway.domain.genomics import (
     CalledAllele,
     SourceClass,
     TranslationTally,
 )
+from gateway.domain.requester import Requester
 from gateway.domain.samples import SampleLink
 from gateway.errors import NotFound
 from gateway.fhir.datatypes import Json, instant
@@ -30,6 +32,7 @@ from gateway.fhir.genomics import genomic_report
 from gateway.fhir.genomics_stream import ReportObservations
 from gateway.ingest.genomic_calls import CallQuery, read_calls
 from gateway.services.audit import AuditService
+from gateway.services.consent_gate import ConsentGate
 from gateway.storage.database import Database
 from gateway.storage.genomic_reports import GenomicReportRepository, ObservationRow, ReportRow
 from gateway.storage.patients import PatientRepository
@@ -153,26 +156,36 @@ def observation_resource(resource: str, subject: Json) -> Json:
 
 
 class GenomicReportService:
-    """The FHIR reads: a patient's genomic reports and their Observations, paged."""
+    """The FHIR reads: a patient's genomic reports and their Observations, paged, each read
+    decided by the citizen's consent for the category ``genomics`` (a refused search is
+    empty, a refused read is not found, as if there were nothing)."""
 
     def __init__(
         self,
         database: Database,
         base_url: str,
+        gate: ConsentGate,
         audit: AuditService | None = None,
     ) -> None:
         self._database = database
         self._base = base_url
+        self._gate = gate
         self._audit = audit
 
-    async def search_reports(self, patient_id: str) -> list[Json]:
-        """:meth:`reports`, as a FHIR search: logged in the access log."""
+    async def search_reports(self, patient_id: str, who: Requester) -> list[Json]:
+        """:meth:`reports` for ``who``, as a FHIR search, in the access log."""
+        async with self._database.read() as connection:
+            release = await self._gate.release(connection, patient_id, who)
+        if not release.genomics.permit:
+            await self._log(who, "search-type", patient_id, "DiagnosticReport", release.genomics)
+            return []
         found = await self.reports(patient_id)
-        await self._log("search-type", patient_id, "DiagnosticReport")
+        await self._log(who, "search-type", patient_id, "DiagnosticReport", release.genomics)
         return found
 
     async def reports(self, patient_id: str) -> list[Json]:
-        """The patient's genomic reports (none when the patient is unknown)."""
+        """The patient's genomic reports (none when the patient is unknown); the caller has
+        decided consent."""
         subject = {"reference": f"Patient/{patient_id}"}
         async with self._database.read() as connection:
             identifiers = await PatientRepository(connection).identifiers_of(patient_id)
@@ -180,32 +193,57 @@ class GenomicReportService:
         return [report_resource(row, subject, f"{self._base}/fhir/Observation") for row in rows]
 
     async def observations(
-        self, patient_id: str, code: str | None, count: int, offset: int
+        self, patient_id: str, code: str | None, count: int, offset: int, who: Requester
     ) -> tuple[list[Json], int]:
         """One page of the Observations of the patient's reports, and how many in all."""
         subject = {"reference": f"Patient/{patient_id}"}
         async with self._database.read() as connection:
-            identifiers = await PatientRepository(connection).identifiers_of(patient_id)
-            repo = GenomicReportRepository(connection)
-            reports = await repo.reports_for(identifiers)
-            rows, total = await repo.observations([r.id for r in reports], code, offset, count)
-        await self._log("search-type", patient_id, "Observation")
+            decision = (await self._gate.release(connection, patient_id, who)).genomics
+            rows: list[ObservationRow] = []
+            total = 0
+            if decision.permit:
+                identifiers = await PatientRepository(connection).identifiers_of(patient_id)
+                repo = GenomicReportRepository(connection)
+                reports = await repo.reports_for(identifiers)
+                rows, total = await repo.observations([r.id for r in reports], code, offset, count)
+        await self._log(who, "search-type", patient_id, "Observation", decision)
         return [observation_resource(row.resource, subject) for row in rows], total
 
-    async def observation(self, observation_id: str) -> Json:
-        """One stored Observation, about its patient. :raises NotFound:"""
+    async def observation(self, observation_id: str, who: Requester) -> Json:
+        """One stored Observation, about its patient. :raises NotFound: (also when consent
+        does not permit ``who`` to see it)"""
         async with self._database.read() as connection:
             found = await GenomicReportRepository(connection).observation(observation_id)
             if found is None:
                 raise NotFound("no such Observation")
             row, identifier = found
             patient_id = await PatientRepository(connection).find(identifier)
+            decision = await self._gate.genomics(connection, identifier, who)
+        what = f"Observation/{observation_id}"
+        await self._log(who, "read", patient_id, what, decision)
+        if not decision.permit:
+            raise NotFound("no such Observation")
         resource: Json = orjson.loads(row.resource)
         if patient_id is not None:
             resource["subject"] = {"reference": f"Patient/{patient_id}"}
-        await self._log("read", patient_id, f"Observation/{observation_id}")
         return resource
 
-    async def _log(self, interaction: str, patient_id: str | None, what: str) -> None:
+    async def _log(
+        self,
+        who: Requester,
+        interaction: str,
+        patient_id: str | None,
+        what: str,
+        decision: Decision,
+    ) -> None:
         if self._audit is not None:
-            await self._audit.record(interaction, "success", patient_id=patient_id, what=what)
+            await self._audit.record(
+                interaction,
+                "success" if decision.permit else "minor-failure",
+                patient_id=patient_id,
+                what=what,
+                agent=who.agent,
+                purpose=who.purpose,
+                description=("permitted: " if decision.permit else "refused by consent: ")
+                + decision.reason,
+            )

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.auth.access_tokens import TokenIssuer
 from gateway.auth.keys import SigningIdentity, load_signing_identity, public_jwks
 from gateway.auth.signing import sign_bundle
 from gateway.errors import Unavailable
 
-__all__ = ["KeyService", "open_keys"]
+__all__ = ["KeyService", "open_keys", "token_issuer"]
 
 log = logging.getLogger("gateway")
 
@@ -53,3 +54,12 @@ def open_keys(pki_dir: Path, country: str, *, required: bool) -> KeyService:
         log.warning("no signing key: summaries leave unsigned (run `gateway pki init`)")
         identity = None
     return KeyService(pki_dir, country, identity)
+
+
+def token_issuer(keys: KeyService, base_url: str) -> TokenIssuer:
+    """Access tokens are signed with the gateway's published key, so peers can check them
+    offline; a ``dev`` gateway without keys signs with a key that dies with the process."""
+    if keys.identity is None:
+        log.warning("no signing key: access tokens are signed with a key made for this run")
+        return TokenIssuer.ephemeral(base_url)
+    return TokenIssuer.from_private_key(keys.identity.private_key, keys.identity.kid, base_url)

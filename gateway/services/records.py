@@ -1,5 +1,5 @@
-"""National records: translate a native record with its profile, store it per patient, and
-assemble the patient's current summary document from the store.
+"""National records: translate a native record with its profile and store it per patient.
+(The read side, the patient's summary document, is :mod:`gateway.services.summaries`.)
 
 Translation is CPU work (XML, HL7 and CSV parsing): the async entry points run it in a worker
 thread so the event loop keeps serving.
@@ -14,19 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gateway.domain.records import Identifier, PatientRecord
+from gateway.domain.records import PatientRecord, Section
 from gateway.domain.summary import current_records, diagnosis_codes, merge_records
-from gateway.errors import BadRequest, Conflict, Misconfigured, NotFound, RecordError, TooLarge
+from gateway.errors import BadRequest, Conflict, Misconfigured, RecordError, TooLarge
 from gateway.fhir.datatypes import Json, instant
 from gateway.fhir.ips import build_document
-from gateway.fhir.resources import patient as patient_resource
 from gateway.ingest.records import check_mapping, reader_for
 from gateway.profiles.engine import Translation, apply_profile
 from gateway.profiles.loader import ProfileError, ProfileSet, load_profiles
 from gateway.profiles.model import Finding, Profile
 from gateway.services.audit import AuditService
-from gateway.services.genomic_reports import GenomicReportService
-from gateway.services.keys import KeyService
 from gateway.storage.database import Database
 from gateway.storage.patients import PatientRepository
 
@@ -80,16 +77,12 @@ class RecordService:
         *,
         country: str,
         max_bytes: int,
-        genomics: GenomicReportService | None = None,
-        keys: KeyService | None = None,
         audit: AuditService | None = None,
     ) -> None:
         self._database = database
         self._profiles = profiles
         self._country = country
         self._max_bytes = max_bytes
-        self._genomics = genomics
-        self._keys = keys
         self._audit = audit
 
     @property
@@ -130,10 +123,14 @@ class RecordService:
         return await asyncio.to_thread(self.translate, data, profile_name)
 
     def document(
-        self, record: PatientRecord, patient_id: str | None = None, reports: Sequence[Json] = ()
+        self,
+        record: PatientRecord,
+        patient_id: str | None = None,
+        reports: Sequence[Json] = (),
+        withheld: frozenset[Section] = frozenset(),
     ) -> Json:
         """A fresh IPS document for ``record``: new id, stamped now; ``reports`` (genomic
-        DiagnosticReports) join its results section."""
+        DiagnosticReports) join its results section; ``withheld`` sections are left empty."""
         return build_document(
             record,
             document_id=str(uuid.uuid4()),
@@ -141,12 +138,14 @@ class RecordService:
             country=record.patient.country or self._country,
             patient_id=patient_id,
             reports=reports,
+            withheld=withheld,
         )
 
     # --- storage ------------------------------------------------------------------------------
 
-    async def ingest(self, data: bytes, profile_name: str) -> Stored:
-        """Translate and store one record for its patient (found by any of its identifiers)."""
+    async def ingest(self, data: bytes, profile_name: str, pushed_by: str) -> Stored:
+        """Translate and store one record for its patient (found by any of its identifiers);
+        ``pushed_by`` names the national node (or the operator) for the audit log."""
         translated = await self.translate_async(data, profile_name)
         record = translated.record
         identifiers = record.patient.identifiers
@@ -176,64 +175,13 @@ class RecordService:
             outcome = "created" if created else "updated"
         if self._audit is not None:
             await self._audit.record(
-                "create", "success", patient_id=patient_id, description=f"national record {outcome}"
+                "create",
+                "success",
+                patient_id=patient_id,
+                description=f"national record {outcome}",
+                agent=pushed_by,
             )
         return Stored(patient_id, outcome, translated.findings)
-
-    async def summary(self, patient_id: str) -> Json:
-        """The patient's current summary document, assembled from the stored records.
-
-        :raises NotFound: no such patient.
-        """
-        record = await self._merged(patient_id)
-        reports = await self._genomics.reports(patient_id) if self._genomics else []
-        document = self.document(record, patient_id, reports)
-        # Summaries leave the gateway signed (a JWS over the canonical JSON, ~ms of work).
-        signed = await asyncio.to_thread(self._keys.sign, document) if self._keys else document
-        await self._log("operation", patient_id, f"Bundle/{document['id']}")
-        return signed
-
-    async def summary_for(self, identifier: Identifier) -> Json:
-        """:raises NotFound: no patient has that identifier (the value is not echoed)."""
-        return await self.summary(await self._find(identifier))
-
-    async def patient(self, patient_id: str) -> Json:
-        """The Patient resource as the current summary has it. :raises NotFound:"""
-        record = await self._merged(patient_id)
-        await self._log("read", patient_id, f"Patient/{patient_id}")
-        return _patient_json(record, patient_id)
-
-    async def search(self, identifier: Identifier | None, patient_id: str | None) -> list[Json]:
-        """Patients with that identifier and/or id (at most one: identifiers are unique)."""
-        async with self._db().read() as connection:
-            repo = PatientRepository(connection)
-            found = await repo.find(identifier) if identifier else patient_id
-            if found is None or (patient_id is not None and found != patient_id):
-                return []
-            stored = await repo.records(found)
-        if not stored:
-            return []
-        record = merge_records([item.record for item in current_records(stored)])
-        await self._log("search-type", found, f"Patient/{found}")
-        return [_patient_json(record, found)]
-
-    async def _log(self, interaction: str, patient_id: str, what: str) -> None:
-        if self._audit is not None:
-            await self._audit.record(interaction, "success", patient_id=patient_id, what=what)
-
-    async def _find(self, identifier: Identifier) -> str:
-        async with self._db().read() as connection:
-            found = await PatientRepository(connection).find(identifier)
-        if found is None:
-            raise NotFound("no patient has that identifier here")
-        return found
-
-    async def _merged(self, patient_id: str) -> PatientRecord:
-        async with self._db().read() as connection:
-            stored = await PatientRepository(connection).records(patient_id)
-        if not stored:
-            raise NotFound("no such patient")
-        return merge_records([item.record for item in current_records(stored)])
 
     def _home(self, record: PatientRecord) -> str:
         return record.patient.country or self._country
@@ -242,7 +190,3 @@ class RecordService:
         if self._database is None:
             raise RuntimeError("this RecordService was built without a database")
         return self._database
-
-
-def _patient_json(record: PatientRecord, patient_id: str) -> Json:
-    return patient_resource(record.patient, patient_id)

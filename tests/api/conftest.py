@@ -21,6 +21,7 @@ from gateway.domain.granularity import Granularity, SecurityLevel
 from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
+from tests.support.oauth import ClientKey, authorize, register
 
 DATA = Path(__file__).parent / "data"
 SMALL_VCF = DATA / "small.vcf"
@@ -56,10 +57,20 @@ STANDARD_JOBS = (
 
 
 @contextmanager
-def serving(settings: Settings, *jobs: VcfIngest) -> Iterator[TestClient]:
-    """The real app over a store loaded with ``jobs``."""
-    asyncio.run(load(settings, *jobs))
+def gateway(settings: Settings, node: ClientKey | None = None) -> Iterator[TestClient]:
+    """The real app, and a client of it that is a registered national node (``node``, by
+    default one holding every scope): it got its bearer token from /oauth/token."""
+    node = node or ClientKey()
+    register(settings, node)
     with TestClient(create_app(settings)) as test_client:
+        yield authorize(test_client, settings, node)
+
+
+@contextmanager
+def serving(settings: Settings, *jobs: VcfIngest) -> Iterator[TestClient]:
+    """The real app over a store loaded with ``jobs``, with a national node's token."""
+    asyncio.run(load(settings, *jobs))
+    with gateway(settings) as test_client:
         yield test_client
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.storage.database import open_database
+from tests.api.conftest import gateway
 from tests.api.test_national_records import RECORD
 from tests.cli.test_ingest_command import command, environment
 from tests.support.fhir_validation import parse_with_fhir_resources, validate_resource
@@ -28,7 +27,7 @@ def audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
 
 
 def use_the_gateway(settings: Settings) -> str:
-    with TestClient(create_app(settings)) as client:
+    with gateway(settings) as client:
         pushed = client.post(
             "/national/records", params={"profile": "be-cancer-registry-csv"}, content=RECORD
         )
@@ -42,6 +41,9 @@ def use_the_gateway(settings: Settings) -> str:
     assert create["action"] == "C"
     assert read["subtype"][0]["code"] == "operation"
     assert read["entity"][0]["what"] == {"reference": f"Patient/{patient}"}
+    # The requester is the national node whose token was used, with its purpose of use.
+    assert read["agent"][0]["who"] == {"display": "node-de"}
+    assert read["agent"][0]["purposeOfUse"][0]["coding"][0]["code"] == "TREAT"
     for event in (create, read):
         assert validate_resource(event) == []
         assert parse_with_fhir_resources(event) == []
@@ -52,10 +54,11 @@ def test_accesses_are_logged_and_the_chain_holds(settings):
     use_the_gateway(settings)
     result = audit_verify(settings.database_url)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "audit chain: 3 records hold"
+    # The token issued, the record pushed, the summary read, the refused webhook.
+    assert result.stdout.strip() == "audit chain: 4 records hold"
 
 
-FLIP = "update audit_events set content = replace(content, :a, :b) where sequence = 1"
+FLIP = "update audit_events set content = replace(content, :a, :b) where sequence = 2"
 
 
 def tamper(database_url: str, *statements: tuple[str, dict[str, str]]) -> None:
@@ -78,19 +81,19 @@ def test_a_changed_or_deleted_record_is_detected(settings):
     tamper(settings.database_url, (FLIP, {"a": '"C"', "b": '"R"'}))
     changed = audit_verify(settings.database_url)
     assert changed.returncode == 1
-    assert "record 1: its content was changed" in changed.stderr
+    assert "record 2: its content was changed" in changed.stderr
     tamper(
         settings.database_url,
         (FLIP, {"a": '"R"', "b": '"C"'}),
-        ("delete from audit_events where sequence = 2", {}),
+        ("delete from audit_events where sequence = 3", {}),
     )
     deleted = audit_verify(settings.database_url)
     assert deleted.returncode == 1
-    assert "record 3: expected record 2 here" in deleted.stderr
+    assert "record 4: expected record 3 here" in deleted.stderr
 
 
 def test_reads_and_searches_are_logged_too(settings):
-    with TestClient(create_app(settings)) as client:
+    with gateway(settings) as client:
         pushed = client.post(
             "/national/records", params={"profile": "be-cancer-registry-csv"}, content=RECORD
         )

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from gateway.settings import Settings
+from tests.api.conftest import gateway
 
 DATA = Path(__file__).parents[1] / "ingest" / "records" / "data"
 PROFILE_FOR = {
@@ -39,7 +39,7 @@ def client(database: Path) -> Iterator[TestClient]:
         profiles_dir=Path(__file__).parents[2] / "profiles",
         log_level="WARNING",
     )
-    with TestClient(create_app(settings)) as test_client:
+    with gateway(settings) as test_client:
         yield test_client
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.server import gateway_process
+from tests.support.server import gateway_process, node_token
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "ingest" / "records" / "data" / "registry_csv" / "breast-cancer.csv"
@@ -21,7 +21,9 @@ def versions(count: int) -> list[bytes]:
     return [text.replace("BCR-2024-000173", f"BCR-2024-9{n:05d}").encode() for n in range(count)]
 
 
-def test_concurrent_pushes_for_one_new_patient_make_one_patient(database_url: str) -> None:
+def test_concurrent_pushes_for_one_new_patient_make_one_patient(
+    database_url: str, tmp_path: Path
+) -> None:
     environment = {
         "GATEWAY_DATABASE_URL": database_url,
         "GATEWAY_PROFILES_DIR": str(REPO / "profiles"),
@@ -29,12 +31,14 @@ def test_concurrent_pushes_for_one_new_patient_make_one_patient(database_url: st
     }
     bodies = versions(6)
     with gateway_process(environment) as base:
+        bearer = {"Authorization": f"Bearer {node_token(environment, base, tmp_path)}"}
 
         def push(body: bytes) -> httpx.Response:
             return httpx.post(
                 f"{base}/national/records",
                 params={"profile": "be-cancer-registry-csv"},
                 content=body,
+                headers=bearer,
                 timeout=60,
             )
 
@@ -48,6 +52,9 @@ def test_concurrent_pushes_for_one_new_patient_make_one_patient(database_url: st
         assert sum("a new patient" in text for text in outcomes) == 1
 
         found = httpx.get(
-            f"{base}/fhir/Patient", params={"identifier": f"{SSIN}|68041204878"}, timeout=30
+            f"{base}/fhir/Patient",
+            params={"identifier": f"{SSIN}|68041204878"},
+            headers=bearer,
+            timeout=30,
         ).json()
         assert found["total"] == 1

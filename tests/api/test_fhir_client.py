@@ -10,30 +10,33 @@ from fhirclient import client as fhir_client
 from fhirclient.models.bundle import Bundle
 from fhirclient.models.patient import Patient
 
-from tests.support.server import gateway_process
+from tests.support.server import gateway_process, node_token
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "ingest" / "records" / "data" / "registry_csv" / "breast-cancer.csv"
 
 
-def test_fhirclient_reads_metadata_and_a_summary(database_url: str) -> None:
+def test_fhirclient_reads_metadata_and_a_summary(database_url: str, tmp_path: Path) -> None:
     environment = {
         "GATEWAY_DATABASE_URL": database_url,
         "GATEWAY_PROFILES_DIR": str(REPO / "profiles"),
         "GATEWAY_LOG_LEVEL": "WARNING",
     }
     with gateway_process(environment) as base:
+        bearer = {"Authorization": f"Bearer {node_token(environment, base, tmp_path)}"}
         pushed = httpx.post(
             f"{base}/national/records",
             params={"profile": "be-cancer-registry-csv"},
             content=SAMPLE.read_bytes(),
+            headers=bearer,
             timeout=30,
         )
         assert pushed.status_code == 201, pushed.text
         patient_id = pushed.headers["location"].rsplit("/", 1)[1]
 
         smart = fhir_client.FHIRClient(settings={"app_id": "tests", "api_base": f"{base}/fhir/"})
-        statement = smart.server.capabilityStatement
+        statement = smart.server.capabilityStatement  # public: read before the token is set
+        smart.server.session.headers.update(bearer)
         assert statement.fhirVersion == "4.0.1"
         assert statement.rest[0].resource[0].type == "Patient"
 

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
 from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import SMALL_VCF, serving
+from tests.api.conftest import SMALL_VCF, gateway, serving
 from tests.support.fhir_validation import document_errors
 
 DATA = Path(__file__).parents[1] / "ingest" / "records" / "data" / "registry_csv"
@@ -32,7 +31,7 @@ FHIR_JSON = "application/fhir+json"
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with gateway(settings) as test_client:
         yield test_client
 
 
@@ -162,7 +161,7 @@ def test_an_unknown_profile_is_a_400_outcome_naming_the_installed_ones(client):
 
 def test_an_oversized_record_is_refused_while_it_streams(settings):
     small = settings.model_copy(update={"record_max_bytes": 2048})
-    with TestClient(create_app(small)) as client:
+    with gateway(small) as client:
         body = outcome(push(client, RECORD), 413)
     assert body["issue"][0]["code"] == "too-costly"
 

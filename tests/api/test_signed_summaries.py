@@ -11,6 +11,7 @@ from gateway.auth.keys import load_ca
 from gateway.auth.pki import init_pki
 from gateway.auth.signing import SignatureInvalid, verify_bundle
 from gateway.errors import Unavailable
+from tests.api.conftest import gateway
 from tests.api.test_national_records import RECORD
 
 PROFILE = "be-cancer-registry-csv"
@@ -28,7 +29,7 @@ def summary_bytes(client: TestClient) -> bytes:
 def test_a_summary_is_signed_and_verifies_against_the_federation_ca(settings, tmp_path):
     pki = tmp_path / "pki"
     init_pki(pki, ["DE"])
-    with TestClient(create_app(settings.model_copy(update={"pki_dir": pki}))) as client:
+    with gateway(settings.model_copy(update={"pki_dir": pki})) as client:
         data = summary_bytes(client)
         verified = verify_bundle(data, [load_ca(pki)])
         assert verified.kid
@@ -45,7 +46,7 @@ def test_a_summary_is_signed_and_verifies_against_the_federation_ca(settings, tm
 
 
 def test_without_keys_a_dev_gateway_serves_unsigned_and_no_jwks(settings):
-    with TestClient(create_app(settings)) as client:
+    with gateway(settings) as client:
         assert b'"signature"' not in summary_bytes(client)
         response = client.get("/.well-known/jwks.json")
         assert response.status_code == 503

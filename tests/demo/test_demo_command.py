@@ -6,11 +6,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
-from gateway.app import create_app
 from gateway.demo.records import demo_records
 from gateway.settings import Settings
+from tests.api.conftest import gateway
 from tests.cli.test_ingest_command import command, environment
 from tests.support.fhir_validation import document_errors
 
@@ -39,7 +37,7 @@ def test_demo_loads_records_once_and_the_summary_and_beacon_answer(
     example = next(line for line in first if line.startswith("example citizen: "))
     identifier = example.removeprefix("example citizen: ")
 
-    with TestClient(create_app(settings)) as client:
+    with gateway(settings) as client:
         summary = client.get("/fhir/Patient/$summary", params={"identifier": identifier})
         assert summary.status_code == 200
         assert document_errors(summary.json()) == []

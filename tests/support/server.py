@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -62,3 +63,28 @@ def _wait_until_up(process: subprocess.Popen[str], base: str) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"gateway did not answer on {base} within {STARTUP_SECONDS} s")
+
+
+def node_token(environment: Mapping[str, str], base: str, key_folder: Path) -> str:
+    """A national node's access token from the running gateway at ``base``, got as an operator
+    would: ``gateway clients add --generate-key``, then ``gateway token``."""
+    env = {**os.environ, **environment}
+    gateway = [sys.executable, "-m", "gateway"]
+    scopes = "system/Patient.rs system/Bundle.c system/AuditEvent.rs system/Consent.rs"
+    subprocess.run(
+        [*gateway, "clients", "add", "node", "--generate-key", str(key_folder), "--scopes", scopes],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    key = str(key_folder / "node.key")
+    issued = subprocess.run(
+        [*gateway, "token", "--client", "node", "--key", key, "--url", f"{base}/oauth/token"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return issued.stdout.strip()

@@ -1,0 +1,171 @@
+"""The read side of patient data: the signed summary document, the Patient, patient search.
+
+Each read is decided by the consent enforcement point for the requester in the access token:
+a summary the citizen does not let go to that country for that purpose is answered exactly
+as an unknown patient is (404), and restricted sections are written as empty ones, so nothing
+tells the requester that a restriction exists (EHDS Art. 8). Every read, permitted or refused,
+is in the audit log with the requester, its purpose and the reason.
+
+Signed documents are kept per patient version (the current records, the genomic reports and
+the withheld sections): canonicalising and signing ~100 KB costs milliseconds, and a summary
+asked twice without a change in between is the same document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+
+from gateway.domain.records import Identifier, PatientRecord, Section
+from gateway.domain.requester import Requester
+from gateway.domain.summary import StoredRecord, current_records, merge_records
+from gateway.errors import NotFound
+from gateway.fhir.datatypes import Json
+from gateway.fhir.resources import patient as patient_resource
+from gateway.services.audit import AuditService
+from gateway.services.consent_gate import ConsentGate, Release
+from gateway.services.genomic_reports import GenomicReportService
+from gateway.services.keys import KeyService
+from gateway.services.records import RecordService
+from gateway.storage.database import Database
+from gateway.storage.patients import PatientRepository
+
+__all__ = ["SummaryService"]
+
+_CACHED_DOCUMENTS = 512
+_NOT_FOUND = "no such patient"
+
+DocumentKey = tuple[str, tuple[int, ...], tuple[str, ...], frozenset[Section]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    stored: list[StoredRecord]
+    release: Release
+
+
+class SummaryService:
+    def __init__(
+        self,
+        database: Database,
+        records: RecordService,
+        gate: ConsentGate,
+        genomics: GenomicReportService,
+        keys: KeyService,
+        audit: AuditService,
+    ) -> None:
+        self._database = database
+        self._records = records
+        self._gate = gate
+        self._genomics = genomics
+        self._keys = keys
+        self._audit = audit
+        self._signed: LRUCache[DocumentKey, Json] = LRUCache(maxsize=_CACHED_DOCUMENTS)
+
+    async def summary(self, patient_id: str, who: Requester) -> Json:
+        """The patient's current summary document as ``who`` may see it, signed.
+
+        :raises NotFound: no such patient, or the citizen's consent does not permit it.
+        """
+        read = await self._read(patient_id, who, "operation", "Bundle")
+        reports = (
+            await self._genomics.reports(patient_id)
+            if read.release.genomics.permit and Section.RESULTS not in read.release.withheld
+            else []
+        )
+        current = current_records(read.stored)
+        key: DocumentKey = (
+            patient_id,
+            tuple(item.arrival for item in current),
+            tuple(report["id"] for report in reports),
+            read.release.withheld,
+        )
+        signed = self._signed.get(key)
+        if signed is None:
+            record = merge_records([item.record for item in current])
+            document = self._records.document(record, patient_id, reports, read.release.withheld)
+            signed = await asyncio.to_thread(self._keys.sign, document)
+            self._signed[key] = signed
+        await self._log(who, "operation", patient_id, f"Bundle/{signed['id']}", read.release)
+        return signed
+
+    async def summary_for(self, identifier: Identifier, who: Requester) -> Json:
+        """:raises NotFound: no patient has that identifier (the value is not echoed)."""
+        return await self.summary(await self._find(identifier), who)
+
+    async def patient(self, patient_id: str, who: Requester) -> Json:
+        """The Patient resource as the current summary has it. :raises NotFound:"""
+        read = await self._read(patient_id, who, "read", "Patient")
+        await self._log(who, "read", patient_id, f"Patient/{patient_id}", read.release)
+        return _patient_json(read.stored, patient_id)
+
+    async def search(
+        self, identifier: Identifier | None, patient_id: str | None, who: Requester
+    ) -> list[Json]:
+        """Patients with that identifier and/or id (at most one: identifiers are unique);
+        none where consent does not permit ``who`` to see the patient."""
+        async with self._database.read() as connection:
+            repo = PatientRepository(connection)
+            found = await repo.find(identifier) if identifier else patient_id
+            if found is None or (patient_id is not None and found != patient_id):
+                return []
+            stored = await repo.records(found)
+            if not stored:
+                return []
+            release = await self._gate.release(connection, found, who)
+        if not release.summary.permit:
+            await self._refused(who, "search-type", found, "Patient", release)
+            return []
+        await self._log(who, "search-type", found, f"Patient/{found}", release)
+        return [_patient_json(stored, found)]
+
+    async def _read(self, patient_id: str, who: Requester, interaction: str, what: str) -> _Read:
+        async with self._database.read() as connection:
+            stored = await PatientRepository(connection).records(patient_id)
+            if not stored:
+                raise NotFound(_NOT_FOUND)
+            release = await self._gate.release(connection, patient_id, who)
+        if not release.summary.permit:
+            await self._refused(who, interaction, patient_id, what, release)
+            raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
+        return _Read(stored, release)
+
+    async def _find(self, identifier: Identifier) -> str:
+        async with self._database.read() as connection:
+            found = await PatientRepository(connection).find(identifier)
+        if found is None:
+            raise NotFound("no patient has that identifier here")
+        return found
+
+    async def _log(
+        self, who: Requester, interaction: str, patient_id: str, what: str, release: Release
+    ) -> None:
+        await self._audit.record(
+            interaction,
+            "success",
+            patient_id=patient_id,
+            what=what,
+            agent=who.agent,
+            purpose=who.purpose,
+            description=f"permitted: {release.reason}",
+        )
+
+    async def _refused(
+        self, who: Requester, interaction: str, patient_id: str, what: str, release: Release
+    ) -> None:
+        await self._audit.record(
+            interaction,
+            "minor-failure",
+            patient_id=patient_id,
+            what=what,
+            agent=who.agent,
+            purpose=who.purpose,
+            description=f"refused by consent: {release.summary.reason}",
+        )
+
+
+def _patient_json(stored: list[StoredRecord], patient_id: str) -> Json:
+    record: PatientRecord = merge_records([item.record for item in current_records(stored)])
+    return patient_resource(record.patient, patient_id)
