@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
 from gateway.api import beacon, consent, errors, fhir, health, national, oauth, wellknown
+from gateway.api.client_cert import ForwardedClient, TrustedProxies
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
     profiles = open_profiles(settings.profiles_dir)  # a broken profile stops the start, clearly
+    proxies = TrustedProxies.parse(settings.trusted_proxies)  # so does a bad proxy entry
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "discovery for one member state.",
         lifespan=lifespan,
     )
+    # Added before errors.install, so it runs inside CatchAll, which answers its 400s.
+    app.add_middleware(ForwardedClient, proxies=proxies)
     errors.install(app, lambda: (settings.gateway_id, API_VERSION))
     app.include_router(health.router)
     app.include_router(beacon.router)

@@ -60,9 +60,10 @@ def install(app: FastAPI, beacon_meta: BeaconMeta) -> None:
 
 
 class CatchAll:
-    """Pure ASGI middleware: a defect becomes a 500 error document and one log line naming
-    the route template. Starlette's own last-resort handler re-raises, and the server would
-    then print a traceback that can carry request values (paths, SQL parameters)."""
+    """Pure ASGI middleware: a coded error raised by an inner middleware gets its answer; a
+    defect becomes a 500 error document and one log line naming the route template.
+    Starlette's own last-resort handler re-raises, and the server would then print a
+    traceback that can carry request values (paths, SQL parameters)."""
 
     def __init__(self, app: ASGIApp, beacon_meta: BeaconMeta) -> None:
         self.app = app
@@ -82,6 +83,14 @@ class CatchAll:
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:
+            if isinstance(exc, GatewayError) and not started:
+                # Raised by a middleware inside this one (ForwardedClient refusing what a proxy
+                # forwarded); the routes' own errors are answered by the handlers above.
+                request = Request(scope)
+                await _answer(
+                    request, exc.status, exc.code, exc.message, self.beacon_meta, exc.headers
+                )(scope, receive, send)
+                return
             route = getattr(scope.get("route"), "path", "unmatched")
             log.error("unhandled error", extra={"error": type(exc).__name__, "route": route})
             if not started:
