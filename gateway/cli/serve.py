@@ -1,9 +1,15 @@
-"""``gateway serve``: run the gateway under uvicorn."""
+"""``gateway serve``: run the gateway under uvicorn, on a TCP address or a unix socket."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import database
@@ -11,6 +17,10 @@ from gateway.errors import Unavailable
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
+
+# Owner and group may connect (nginx joins the gateway's group); nobody else on the host,
+# since a peer on this socket is a trusted proxy when GATEWAY_TRUSTED_PROXIES names unix.
+SOCKET_MODE = 0o660
 
 
 def register(commands: Any) -> None:
@@ -21,36 +31,105 @@ def register(commands: Any) -> None:
     )
     serve.add_argument("--host", help="address to bind (default GATEWAY_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=port_number, help="port (default GATEWAY_PORT, 8080)")
-    serve.set_defaults(run=run)
+    serve.add_argument(
+        "--uds",
+        type=Path,
+        metavar="PATH",
+        help="serve on this unix socket instead (mode 0660), for a proxy on the same host",
+    )
+    serve.set_defaults(run=run, usage=serve.error)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.uds is not None and (args.host is not None or args.port is not None):
+        args.usage("--uds serves on a unix socket: it cannot be combined with --host or --port")
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=changes)
+    if args.uds is not None and not settings.base_url:
+        print(
+            "gateway: warning: GATEWAY_BASE_URL is not set; behind a proxy it must be the "
+            "public https URL (clients sign it into their token requests)",
+            file=sys.stderr,
+        )
+    # Cheapest checks first, each one clear line and exit 1 rather than a failed startup
+    # inside the server: where to listen, the configuration (profiles, proxies), the database.
+    if args.uds is None:
+        _check_address(settings.host, settings.port)
+        _start(settings, host=settings.host, port=settings.port)
+        return 0
+    with unix_listener(args.uds) as listener:
+        _start(settings, fd=listener.fileno())
+    return 0
+
+
+def _start(settings: Settings, **where: Any) -> None:
     import asyncio
 
     import uvicorn
 
     from gateway.app import create_app
 
-    asyncio.run(_prepare(settings))
+    app = create_app(settings)
+    asyncio.run(_upgrade(settings))
     uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        app,
+        **where,
         log_config=None,
         access_log=False,
         server_header=False,
+        # The app's ForwardedClient alone decides whom to believe (GATEWAY_TRUSTED_PROXIES);
+        # uvicorn's own X-Forwarded-For handling trusts 127.0.0.1, i.e. anyone on the host.
+        proxy_headers=False,
     )
-    return 0
 
 
-async def _prepare(settings: Settings) -> None:
-    """Check what serving needs before uvicorn starts, so that a bad configuration is one
-    clear line and exit 1, not a failed startup inside the server."""
-    _check_address(settings.host, settings.port)
+async def _upgrade(settings: Settings) -> None:
     async with database(settings):
         pass
+
+
+@contextmanager
+def unix_listener(path: Path) -> Iterator[socket.socket]:
+    """A socket bound at ``path`` with mode 0660 from its first instant (uvicorn's own
+    ``--uds`` makes it 0666, open to every user of the host). The file stays after the
+    server stops (uvicorn ends the process by re-raising SIGTERM); the next start replaces it.
+
+    :raises Unavailable: the path is taken (another server, or not a socket) or unusable.
+    """
+    _remove_stale(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # bind() creates the file 0777 & ~umask: born 0660, with no moment open to others.
+    previous = os.umask(0o777 & ~SOCKET_MODE)
+    try:
+        listener.bind(str(path))
+    except OSError as exc:
+        listener.close()
+        raise Unavailable(f"cannot listen on {path}: {exc.strerror or exc}") from None
+    finally:
+        os.umask(previous)
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove a socket left by a gateway that is gone; refuse a live one or another file."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise Unavailable(f"cannot listen on {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISSOCK(found.st_mode):
+        raise Unavailable(f"cannot listen on {path}: it exists and is not a socket")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()
+            return
+    raise Unavailable(f"cannot listen on {path}: another server is listening there")
 
 
 def _check_address(host: str, port: int) -> None:

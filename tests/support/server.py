@@ -1,4 +1,5 @@
-"""A real gateway process (``python -m gateway serve``) on a free loopback port."""
+"""A real gateway process (``python -m gateway serve``) on a free loopback port or a unix
+socket."""
 
 from __future__ import annotations
 
@@ -23,21 +24,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def gateway_process(environment: Mapping[str, str]) -> Iterator[str]:
+def gateway_process(environment: Mapping[str, str], uds: Path | None = None) -> Iterator[str]:
     """Serve the gateway with ``environment`` (GATEWAY_* settings) and yield its base URL;
-    stop it afterwards. Fails with the server's stderr if it does not come up."""
+    stop it afterwards. Fails with the server's stderr if it does not come up. With ``uds``
+    it serves on that unix socket (``--uds``): reach it with ``httpx.HTTPTransport(uds=...)``."""
     port = free_port()
     env = {**os.environ, **environment, "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1"}
+    where = ["--uds", str(uds)] if uds is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
+        [sys.executable, "-m", "gateway", "serve", *where],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" if uds is None else "http://gateway"
     try:
-        _wait_until_up(process, base)
+        _wait_until_up(process, base, uds)
         yield base
     finally:
         process.terminate()
@@ -50,19 +53,34 @@ def gateway_process(environment: Mapping[str, str]) -> Iterator[str]:
             process.stderr.close()
 
 
-def _wait_until_up(process: subprocess.Popen[str], base: str) -> None:
+def _wait_until_up(process: subprocess.Popen[str], base: str, uds: Path | None) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            error = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"gateway exited with {process.returncode}: {error}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    transport = httpx.HTTPTransport(uds=str(uds)) if uds is not None else None
+    with httpx.Client(transport=transport, timeout=1) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                error = process.stderr.read() if process.stderr else ""
+                raise AssertionError(f"gateway exited with {process.returncode}: {error}")
+            try:
+                if _listening(uds) and client.get(f"{base}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
     raise AssertionError(f"gateway did not answer on {base} within {STARTUP_SECONDS} s")
+
+
+def _listening(uds: Path | None) -> bool:
+    """Whether the unix socket accepts connections yet (httpcore leaves the socket of a
+    failed unix connect unclosed, a ResourceWarning, so it is only asked once this holds)."""
+    if uds is None:
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(uds))
+        except OSError:
+            return False
+    return True
 
 
 def node_token(environment: Mapping[str, str], base: str, key_folder: Path) -> str:
