@@ -10,7 +10,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -188,7 +188,7 @@ def public_key_pem(federation: Path) -> bytes:
     return certificate.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
-MALFORMED = {
+MALFORMED: dict[str, Callable[[Path], str]] = {
     "not PEM": lambda f: "not-a-certificate",
     "a public key": lambda f: escaped(public_key_pem(f)),
     "two certificates": lambda f: escaped(pem(f, "FR") + pem(f, "IT")),
