@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
@@ -118,7 +117,9 @@ class ForwardedClient:
             return
         kept, forwarded = _split(scope["headers"])
         trusted = self.proxies.trust(scope)
-        scope = {**scope, "headers": kept}
+        # In place, not a copy: the outer middlewares (AccessLog, CatchAll) read the route
+        # that the router leaves in this very scope.
+        scope["headers"] = kept
         if trusted:
             _believe(scope, forwarded, self.proxies)
         await self.app(scope, receive, send)
@@ -159,9 +160,7 @@ def _split(
     return kept, forwarded
 
 
-def _believe(
-    scope: dict[str, Any], forwarded: dict[bytes, list[bytes]], proxies: TrustedProxies
-) -> None:
+def _believe(scope: Scope, forwarded: dict[bytes, list[bytes]], proxies: TrustedProxies) -> None:
     """Apply what a trusted proxy forwarded to the scope. :raises BadRequest:"""
     certificates = forwarded.get(CERTIFICATE_HEADER, [])
     if len(certificates) > 1:
