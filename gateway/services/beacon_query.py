@@ -495,7 +495,13 @@ def _dataset_record(dataset: Dataset) -> dict[str, Any]:
         assembly=dataset.assembly,
         security=dataset.policy.security_level,
         duo=dataset.policy.duo_codes,
-        created=dataset.created_at.isoformat(),
-        updated=dataset.updated_at.isoformat(),
+        created=_utc(dataset.created_at).isoformat(),
+        updated=_utc(dataset.updated_at).isoformat(),
         variant_count=None,
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for what was stored in UTC; the schema's date-time
+    # (RFC 3339) needs the offset.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
