@@ -143,9 +143,9 @@ def _authority(kind: str, by: object) -> str | None:
             raise PassportRefused("missing_by", f"a {kind} visa needs 'by'")
         return None
     granting = kind == VisaType.CONTROLLED_ACCESS_GRANTS
-    if by not in (_GRANTING if granting else _BY):
+    if not isinstance(by, str) or by not in (_GRANTING if granting else _BY):
         raise PassportRefused("authority", "the visa's 'by' does not carry the authority needed")
-    return str(by)
+    return by
 
 
 def _verified(
@@ -161,6 +161,9 @@ def _verified(
         raise PassportRefused("algorithm", f"the algorithm must be one of {', '.join(ALGORITHMS)}")
     if not typ_allowed(header.get("typ")):
         raise PassportRefused("type", "wrong token type (typ)")
+    if "crit" in header or "b64" in header:
+        # No extension is understood here, so a critical one can never be honoured.
+        raise PassportRefused("malformed", "the header asks for extensions (crit, b64)")
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise PassportRefused("unknown_key", "the header names no key (kid)")
@@ -173,7 +176,7 @@ def _verified(
         raise PassportRefused("unknown_key", "no configured key of the issuer has this kid")
     try:
         payload = jws.deserialize_compact(token, key, registry=_REGISTRIES[algorithm]).payload
-    except (JoseError, ValueError):
+    except (JoseError, ValueError, TypeError):
         raise PassportRefused("bad_signature", "the signature does not verify") from None
     claims = _json_object(payload or b"")
     _check_claims(claims, issuer.issuer, now)

@@ -65,7 +65,7 @@ def visa_token(
     *,
     subject: str = SUBJECT,
     source: str = DAC_URL,
-    by: str | None = "dac",
+    by: object = "dac",
     asserted: int | None = None,
     exp: int | None = None,
     typ: str | None = VISA_TYP,
