@@ -62,7 +62,8 @@ _NEEDS_BY = frozenset(
 )
 
 # One registry per algorithm, so joserfc verifies with exactly the algorithm the key was
-# chosen for. Unknown header parameters are ignored, as RFC 7515 says, unless in `crit`.
+# chosen for. Unknown header parameters are ignored, as RFC 7515 says (`crit` is refused
+# before joserfc sees the token).
 _REGISTRIES = {
     algorithm: jws.JWSRegistry(algorithms=[algorithm], strict_check_header=False)
     for algorithm in ALGORITHMS
@@ -70,10 +71,13 @@ _REGISTRIES = {
 
 
 class PassportRefused(Unauthorized):
-    """A bearer token that is not a usable passport; ``reason`` is a short code for the audit
-    record (``malformed``, ``too_large``, ``algorithm``, ``type``, ``untrusted_issuer``,
-    ``unknown_key``, ``bad_signature``, ``expired``, ``claims``). The message never quotes
-    the token."""
+    """A bearer token that is not a usable passport, or a visa that does not count.
+
+    ``reason`` is a short code for the audit record and :attr:`Passport.dropped`:
+    ``malformed``, ``too_large``, ``algorithm``, ``type``, ``untrusted_issuer``,
+    ``unknown_key``, ``bad_signature``, ``expired``, ``claims``; for visas also
+    ``unlinked_subject``, ``conditions``, ``missing_by``, ``authority``, ``untrusted_source``.
+    The message never quotes the token."""
 
     code = "invalid_token"
 
