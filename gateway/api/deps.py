@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import orjson
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.domain.access import CallerAccess
 from gateway.errors import BadBeaconQuery, TooLarge, Unauthorized
 from gateway.fhir.datatypes import Json
 from gateway.services.audit import AuditService
-from gateway.services.beacon_access import BeaconAccessService, BeaconCaller, QueryBudgetExhausted
+from gateway.services.beacon_access import BeaconAccessService, BeaconCaller
 from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
@@ -95,11 +95,7 @@ async def budgeted_beacon_access(request: Request) -> CallerAccess:
     """The same, for query routes: each call spends one unit of the caller's budget."""
     caller = await _beacon_caller(request)
     found: Services = request.app.state.services
-    try:
-        await found.beacon_access.spend(caller)
-    except QueryBudgetExhausted as exc:
-        headers = {"Retry-After": str(exc.retry_after)}
-        raise HTTPException(exc.status, exc.message, headers=headers) from None
+    await found.beacon_access.spend(caller)  # QueryBudgetExhausted carries its Retry-After
     return caller.access
 
 
@@ -110,8 +106,7 @@ async def _beacon_caller(request: Request) -> BeaconCaller:
         return await found.beacon_access.caller(request.headers.get("authorization"), address)
     except Unauthorized as exc:
         # RFC 6750: a bearer token that is not valid is named in the challenge.
-        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        raise HTTPException(exc.status, exc.message, headers=headers) from None
+        raise Unauthorized(exc.message, 'Bearer error="invalid_token"') from None
 
 
 BeaconDep = Annotated[BeaconService, Depends(beacon_service)]

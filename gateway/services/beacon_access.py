@@ -48,11 +48,7 @@ log = logging.getLogger("gateway")
 
 class QueryBudgetExhausted(TooManyRequests):
     """The caller's queries for this window are used up; ``retry_after`` seconds until the
-    next window starts."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    next window starts (the edge sends it as ``Retry-After``)."""
 
 
 @dataclass(frozen=True, slots=True)
