@@ -118,7 +118,8 @@ def verify_passport(token: str, trust: PassportTrust, now: datetime | None = Non
 
 def _visa(token: str, subject: str, trust: PassportTrust, now: datetime) -> Visa:
     """One visa as the domain sees it. :raises PassportRefused: the reason it is dropped."""
-    issuer, claims = _verified(token, trust, now, lambda typ: typ in (None, VISA_TYP))
+    # The Passport spec's own visa example says "JWT"; its recommended value is VISA_TYP.
+    issuer, claims = _verified(token, trust, now, lambda typ: typ in (None, "JWT", VISA_TYP))
     if claims["sub"] != subject:
         raise PassportRefused("unlinked_subject", "the visa names another subject")
     body = claims.get("ga4gh_visa_v1")
