@@ -20,10 +20,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+PKI := $${GATEWAY_PKI_DIR:-certs}
+DEMO_SCOPES := system/*.rs system/Bundle.c
+
 run: $(STAMP)
-	@test -f "$${GATEWAY_PKI_DIR:-certs}/$${GATEWAY_COUNTRY:-DE}/signing.pem" || \
+	@test -f "$(PKI)/$${GATEWAY_COUNTRY:-DE}/signing.pem" || \
 		$(BIN)/gateway pki init --countries $${GATEWAY_COUNTRY:-DE}
 	$(BIN)/gateway demo
+	@$(BIN)/gateway clients list | cut -f1 | grep -qx demo-node || \
+		$(BIN)/gateway clients add demo-node --generate-key "$(PKI)/clients" --scopes "$(DEMO_SCOPES)"
 	@echo ""
 	@echo "Gateway for $${GATEWAY_COUNTRY:-DE} on http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}"
 	@echo "  Beacon:   http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/beacon/info"
@@ -32,7 +37,12 @@ run: $(STAMP)
 	@echo "  FHIR:     http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/metadata"
 	@echo "  Summary:  http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/Patient/\$$summary?identifier=SYSTEM%7CVALUE (the example citizen above)"
 	@echo "  Keys:     http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/.well-known/jwks.json (summaries are signed; check one with gateway verify FILE)"
+	@echo "  OAuth:    http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/.well-known/oauth-authorization-server"
 	@echo "  API docs: http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/docs"
+	@echo ""
+	@echo "FHIR and national routes need an access token (5 minutes). In another terminal:"
+	@echo "  TOKEN=\$$($(BIN)/gateway token --client demo-node --key $(PKI)/clients/demo-node.key)"
+	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" 'http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}/fhir/Patient/\$$summary?identifier=SYSTEM%7CVALUE'"
 	@echo ""
 	$(BIN)/gateway serve
 

@@ -18,6 +18,7 @@ from gateway.beacon.responses import API_VERSION
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.datatypes import instant
 from gateway.services.audit import AuditService
+from gateway.services.beacon_access import BeaconAccessService, open_passport_trust
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.consent_gate import ConsentGate
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
     profiles = open_profiles(settings.profiles_dir)  # a broken profile stops the start, clearly
+    passport_trust = open_passport_trust(settings.passport_brokers)  # so does a brokers file
     proxies = TrustedProxies.parse(settings.trusted_proxies)  # so does a bad proxy entry
 
     @asynccontextmanager
@@ -65,6 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     __version__,
                     lambda who: profiles.research_by_default(who.system, settings.country),
                 ),
+            ),
+            beacon_access=BeaconAccessService(
+                database,
+                trust=passport_trust,
+                dataset_url_prefix=f"{settings.public_base_url}/beacon/datasets/",
+                budget=settings.beacon_query_budget,
+                audit=audit,
             ),
             health=HealthService(database),
             records=records,

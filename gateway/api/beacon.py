@@ -1,6 +1,8 @@
 """GA4GH Beacon v2 routes under ``/beacon``: each parses, calls the Beacon service, renders.
 
-Informational documents are built once per app (they only change with configuration).
+Informational documents are built once per app (they only change with configuration). Query
+routes read the caller's passport (``Authorization: Bearer``) before the query, and spend one
+unit of its query budget; the informational routes do neither.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 
 from gateway.api import beacon_openapi
-from gateway.api.deps import BeaconDep, BeaconQuery, ServicesDep
+from gateway.api.deps import BeaconAccess, BeaconDep, BeaconQuery, BudgetedAccess, ServicesDep
 from gateway.api.rendering import JSONBody
 from gateway.services.beacon_query import Scope
 
@@ -76,60 +78,72 @@ async def filtering_terms(found: ServicesDep) -> JSONBody:
 
 
 @router.get("/datasets/{dataset}/filtering_terms", summary="Filtering terms of a dataset")
-async def dataset_filtering_terms(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    await service.datasets(query, Scope(dataset=dataset))  # 404 for unknown or hidden ones
+async def dataset_filtering_terms(
+    dataset: str, access: BeaconAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    await service.datasets(query, Scope(dataset=dataset), access)  # 404: unknown or hidden
     return JSONBody(service.document("filtering_terms"))
 
 
 @query_route("/g_variants", "Genomic variant query")
-async def g_variants(query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.variants(query))
+async def g_variants(access: BudgetedAccess, query: BeaconQuery, service: BeaconDep) -> JSONBody:
+    return JSONBody(await service.variants(query, Scope(), access))
 
 
 @query_route("/g_variants/{variant_id}", "One genomic variant")
-async def g_variant(variant_id: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.variants(query, Scope(variant_id=variant_id)))
+async def g_variant(
+    variant_id: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    return JSONBody(await service.variants(query, Scope(variant_id=variant_id), access))
 
 
 @query_route("/g_variants/{variant_id}/individuals", "Individuals carrying a variant")
 async def g_variant_individuals(
-    variant_id: str, query: BeaconQuery, service: BeaconDep
+    variant_id: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
 ) -> JSONBody:
-    return JSONBody(await service.individuals(query, Scope(variant_id=variant_id)))
+    return JSONBody(await service.individuals(query, Scope(variant_id=variant_id), access))
 
 
 @query_route("/individuals", "Individual query")
-async def individuals(query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.individuals(query))
+async def individuals(access: BudgetedAccess, query: BeaconQuery, service: BeaconDep) -> JSONBody:
+    return JSONBody(await service.individuals(query, Scope(), access))
 
 
 @query_route("/individuals/{individual_id}", "One individual")
-async def individual(individual_id: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.individuals(query, Scope(individual_id=individual_id)))
+async def individual(
+    individual_id: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    return JSONBody(await service.individuals(query, Scope(individual_id=individual_id), access))
 
 
 @query_route("/individuals/{individual_id}/g_variants", "Variants an individual carries")
 async def individual_variants(
-    individual_id: str, query: BeaconQuery, service: BeaconDep
+    individual_id: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
 ) -> JSONBody:
-    return JSONBody(await service.variants(query, Scope(individual_id=individual_id)))
+    return JSONBody(await service.variants(query, Scope(individual_id=individual_id), access))
 
 
 @query_route("/datasets", "Datasets")
-async def datasets(query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.datasets(query))
+async def datasets(access: BudgetedAccess, query: BeaconQuery, service: BeaconDep) -> JSONBody:
+    return JSONBody(await service.datasets(query, Scope(), access))
 
 
 @query_route("/datasets/{dataset}", "One dataset")
-async def dataset(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.datasets(query, Scope(dataset=dataset)))
+async def dataset(
+    dataset: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    return JSONBody(await service.datasets(query, Scope(dataset=dataset), access))
 
 
 @query_route("/datasets/{dataset}/g_variants", "Variants of a dataset")
-async def dataset_variants(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.variants(query, Scope(dataset=dataset)))
+async def dataset_variants(
+    dataset: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    return JSONBody(await service.variants(query, Scope(dataset=dataset), access))
 
 
 @query_route("/datasets/{dataset}/individuals", "Individuals of a dataset")
-async def dataset_individuals(dataset: str, query: BeaconQuery, service: BeaconDep) -> JSONBody:
-    return JSONBody(await service.individuals(query, Scope(dataset=dataset)))
+async def dataset_individuals(
+    dataset: str, access: BudgetedAccess, query: BeaconQuery, service: BeaconDep
+) -> JSONBody:
+    return JSONBody(await service.individuals(query, Scope(dataset=dataset), access))

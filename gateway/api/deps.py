@@ -9,9 +9,11 @@ import orjson
 from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
-from gateway.errors import BadBeaconQuery, TooLarge
+from gateway.domain.access import CallerAccess
+from gateway.errors import BadBeaconQuery, TooLarge, Unauthorized
 from gateway.fhir.datatypes import Json
 from gateway.services.audit import AuditService
+from gateway.services.beacon_access import BeaconAccessService, BeaconCaller
 from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.genomic_reports import GenomicReportService
@@ -31,6 +33,7 @@ class Services:
 
     settings: Settings
     beacon: BeaconService
+    beacon_access: BeaconAccessService
     health: HealthService
     records: RecordService
     summaries: SummaryService
@@ -82,5 +85,31 @@ async def bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def beacon_access(request: Request) -> CallerAccess:
+    """What the caller's passport allows (anonymous without one); for routes that only
+    describe datasets and spend no query budget."""
+    return (await _beacon_caller(request)).access
+
+
+async def budgeted_beacon_access(request: Request) -> CallerAccess:
+    """The same, for query routes: each call spends one unit of the caller's budget."""
+    caller = await _beacon_caller(request)
+    found: Services = request.app.state.services
+    await found.beacon_access.spend(caller)  # QueryBudgetExhausted carries its Retry-After
+    return caller.access
+
+
+async def _beacon_caller(request: Request) -> BeaconCaller:
+    found: Services = request.app.state.services
+    address = request.client.host if request.client else "unknown"
+    try:
+        return await found.beacon_access.caller(request.headers.get("authorization"), address)
+    except Unauthorized as exc:
+        # RFC 6750: a bearer token that is not valid is named in the challenge.
+        raise Unauthorized(exc.message, 'Bearer error="invalid_token"') from None
+
+
 BeaconDep = Annotated[BeaconService, Depends(beacon_service)]
 BeaconQuery = Annotated[BeaconRequest, Depends(beacon_request)]
+BeaconAccess = Annotated[CallerAccess, Depends(beacon_access)]
+BudgetedAccess = Annotated[CallerAccess, Depends(budgeted_beacon_access)]

@@ -26,10 +26,17 @@ _ASSERTION_LIFETIME = 240  # seconds; the server accepts at most 300
 
 def new_client_key(folder: Path, client_id: str, algorithm: str) -> dict[str, Any]:
     """Write ``client_id.key`` (a private JWK, 0600) and ``client_id.jwks.json`` into
-    ``folder``; answer the public JWKS. :raises BadRequest: the files exist already."""
+    ``folder``; answer the public JWKS. When both files are there already (the database was
+    reset, the key kept), their public JWKS is answered and nothing is written.
+
+    :raises BadRequest: only one of the two files exists.
+    """
     private_path, public_path = folder / f"{client_id}.key", folder / f"{client_id}.jwks.json"
+    if private_path.exists() and public_path.exists():
+        found: dict[str, Any] = json.loads(public_path.read_text(encoding="utf-8"))
+        return found
     if private_path.exists() or public_path.exists():
-        raise BadRequest(f"{private_path} exists already; register it with --jwks {public_path}")
+        raise BadRequest(f"{folder}: {client_id}.key and {client_id}.jwks.json go together")
     key: ECKey | RSAKey
     if algorithm in _CURVES:
         key = ECKey.generate_key(_CURVES[algorithm])

@@ -2,7 +2,8 @@
 
 The spec (Beacon v2 framework) defines the levels but not how they bound granularity; the
 gateway applies the rule operators expect: a caller gets the least of what it asked for, what
-the dataset allows, and what its access to the dataset's security level allows.
+the dataset allows, and what its access to the dataset's security level allows
+(:mod:`gateway.domain.access`).
 """
 
 from __future__ import annotations
@@ -42,21 +43,3 @@ class ConsentBasis(StrEnum):
 
 def least(*levels: Granularity) -> Granularity:
     return min(levels, key=lambda g: g.rank)
-
-
-def granted(
-    requested: Granularity,
-    dataset_max: Granularity,
-    level: SecurityLevel,
-    caller_levels: frozenset[SecurityLevel],
-) -> Granularity | None:
-    """The granularity a caller gets on one dataset, or None when the dataset is hidden.
-
-    Anonymous callers hold only PUBLIC access until authorization exists (issue 5).
-    """
-    if level not in caller_levels:
-        return None
-    return least(requested, dataset_max)
-
-
-ANONYMOUS_LEVELS = frozenset({SecurityLevel.PUBLIC})

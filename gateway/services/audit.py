@@ -1,7 +1,7 @@
 """Every access decision, written to the tamper-evident log and readable per patient.
 
-Until the OAuth slice of issue 5 lands, callers are not authenticated: the agent is recorded as
-``unauthenticated`` so the log says so rather than inventing a requester.
+The agent is the requester the access token names (its client id, and the person when the
+token says); a request refused before anyone could be identified is ``unauthenticated``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import jcs
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.audit import verify_chain
 from gateway.fhir.audit import audit_event
@@ -45,8 +46,10 @@ class AuditService:
         description: str | None = None,
         agent: str = UNAUTHENTICATED,
         purpose: str | None = None,
+        within: AsyncConnection | None = None,
     ) -> None:
-        """Append one AuditEvent (its own transaction)."""
+        """Append one AuditEvent: inside ``within``, the write transaction of the access it
+        records (both commit or neither does), else in a transaction of its own."""
         now = datetime.now(UTC)
         event = audit_event(
             resource_id=str(uuid.uuid4()),
@@ -61,6 +64,9 @@ class AuditService:
             description=description,
         )
         content: bytes = jcs.canonicalize(event)
+        if within is not None:
+            await AuditRepository(within).append(now, patient_id, content)
+            return
         async with self._database.write() as connection:
             await AuditRepository(connection).append(now, patient_id, content)
 

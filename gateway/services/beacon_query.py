@@ -44,15 +44,10 @@ from gateway.beacon.responses import (
     select_result_sets,
 )
 from gateway.beacon.scalars import printable
+from gateway.domain.access import ANONYMOUS, CallerAccess
 from gateway.domain.consent import research_permitted
 from gateway.domain.datasets import Dataset
-from gateway.domain.granularity import (
-    ANONYMOUS_LEVELS,
-    ConsentBasis,
-    Granularity,
-    SecurityLevel,
-    least,
-)
+from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel, least
 from gateway.domain.samples import Identifier
 from gateway.errors import BadBeaconQuery, NotFound
 from gateway.services.beacon_catalog import DatasetCatalog
@@ -160,11 +155,11 @@ class BeaconService:
         self,
         request: BeaconRequest,
         scope: Scope = Scope(),
-        caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
+        access: CallerAccess = ANONYMOUS,
     ) -> dict[str, object]:
         locus = locus_for(request.variant, scope.variant_id, _names(request, scope))
         if _countable(request, scope):
-            counted = await self._counted_variants(request, scope, caller_levels, locus)
+            counted = await self._counted_variants(request, scope, access, locus)
             if counted is not None:
                 return counted
         async with self._database.read() as connection:
@@ -181,7 +176,7 @@ class BeaconService:
                 connection,
                 request,
                 scope,
-                caller_levels,
+                access,
                 everything,
                 with_samples=scope.individual_id is not None,
             )
@@ -199,7 +194,7 @@ class BeaconService:
         self,
         request: BeaconRequest,
         scope: Scope,
-        caller_levels: frozenset[SecurityLevel],
+        access: CallerAccess,
         locus: Locus,
     ) -> dict[str, object] | None:
         """A broad boolean or count answer counted by the database, or None when some
@@ -207,7 +202,7 @@ class BeaconService:
         async with self._database.read() as connection:
             counts, stamp = await VariantRepository(connection).count_with_catalog(locus)
             everything = await self._catalog.datasets(connection, stamp)
-        visible, granularity = self._visible(request, scope, caller_levels, everything)
+        visible, granularity = self._visible(request, scope, access, everything)
         criteria = individual_criteria(request.filters)
         if granularity is Granularity.RECORD or any(
             needs_samples(item.dataset, criteria) for item in visible if counts.get(item.dataset.id)
@@ -220,7 +215,7 @@ class BeaconService:
         self,
         request: BeaconRequest,
         scope: Scope = Scope(),
-        caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
+        access: CallerAccess = ANONYMOUS,
     ) -> dict[str, object]:
         if _has_variant_parameters(request.variant):
             raise BadBeaconQuery(
@@ -230,7 +225,7 @@ class BeaconService:
         async with self._database.read() as connection:
             everything = await DatasetRepository(connection).all()
             views, granularity = await self._views(
-                connection, request, scope, caller_levels, everything, with_samples=True
+                connection, request, scope, access, everything, with_samples=True
             )
             people = await self._matching_individuals(connection, scope, views)
         if granularity is not Granularity.RECORD:
@@ -254,12 +249,12 @@ class BeaconService:
         self,
         request: BeaconRequest,
         scope: Scope = Scope(),
-        caller_levels: frozenset[SecurityLevel] = ANONYMOUS_LEVELS,
+        access: CallerAccess = ANONYMOUS,
     ) -> dict[str, object]:
         async with self._database.read() as connection:
             repo = DatasetRepository(connection)
             visible = visible_datasets(
-                await repo.all(), Granularity.RECORD, caller_levels, _names(request, scope)
+                await repo.all(), Granularity.RECORD, access, _names(request, scope)
             )
         if scope.dataset and not visible:
             raise NotFound(f"dataset {scope.dataset!r} not found")
@@ -280,11 +275,11 @@ class BeaconService:
         connection: AsyncConnection,
         request: BeaconRequest,
         scope: Scope,
-        caller_levels: frozenset[SecurityLevel],
+        access: CallerAccess,
         everything: Sequence[Dataset],
         with_samples: bool = False,
     ) -> tuple[dict[int, DatasetView], Granularity]:
-        visible, granularity = self._visible(request, scope, caller_levels, everything)
+        visible, granularity = self._visible(request, scope, access, everything)
         criteria = individual_criteria(request.filters)
         views = {item.dataset.id: DatasetView(item) for item in visible}
         wanted = [
@@ -326,12 +321,12 @@ class BeaconService:
         self,
         request: BeaconRequest,
         scope: Scope,
-        caller_levels: frozenset[SecurityLevel],
+        access: CallerAccess,
         everything: Sequence[Dataset],
     ) -> tuple[list[Visible], Granularity]:
         """The datasets the caller sees, and the granularity of the whole answer."""
         requested = request.requested_granularity or self._options.default_granularity
-        visible = visible_datasets(everything, requested, caller_levels, _names(request, scope))
+        visible = visible_datasets(everything, requested, access, _names(request, scope))
         if scope.dataset and not visible:
             raise NotFound(f"dataset {scope.dataset!r} not found")
         return visible, least(requested, *(item.granularity for item in visible))
@@ -500,7 +495,13 @@ def _dataset_record(dataset: Dataset) -> dict[str, Any]:
         assembly=dataset.assembly,
         security=dataset.policy.security_level,
         duo=dataset.policy.duo_codes,
-        created=dataset.created_at.isoformat(),
-        updated=dataset.updated_at.isoformat(),
+        created=_utc(dataset.created_at).isoformat(),
+        updated=_utc(dataset.updated_at).isoformat(),
         variant_count=None,
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for what was stored in UTC; the schema's date-time
+    # (RFC 3339) needs the offset.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.beacon.requests import AlphanumericFilter, OntologyFilter
+from gateway.domain.access import CallerAccess
 from gateway.domain.carriers import mask_of
 from gateway.domain.datasets import Dataset
-from gateway.domain.granularity import ConsentBasis, Granularity, SecurityLevel, granted
+from gateway.domain.granularity import ConsentBasis, Granularity
 from gateway.domain.samples import SEX_BY_TERM, Identifier, Sex
 from gateway.errors import BadBeaconQuery
 from gateway.storage.samples import SampleRow
@@ -35,14 +36,15 @@ class Visible:
 def visible_datasets(
     datasets: Sequence[Dataset],
     requested: Granularity,
-    caller_levels: frozenset[SecurityLevel],
+    access: CallerAccess,
     names: Sequence[str] = (),
 ) -> list[Visible]:
     chosen = [d for d in datasets if not names or d.name in names]
     found = []
     for dataset in chosen:
-        level = granted(
-            requested, dataset.policy.max_granularity, dataset.policy.security_level, caller_levels
+        policy = dataset.policy
+        level = access.granted(
+            requested, dataset.name, policy.security_level, policy.max_granularity
         )
         if level is not None:
             found.append(Visible(dataset, level))

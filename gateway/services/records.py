@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from gateway.domain.records import PatientRecord, Section
-from gateway.domain.summary import current_records, diagnosis_codes, merge_records
+from gateway.domain.summary import StoredRecord, current_records, diagnosis_codes, merge_records
 from gateway.errors import BadRequest, Conflict, Misconfigured, RecordError, TooLarge
 from gateway.fhir.datatypes import Json, instant
 from gateway.fhir.ips import build_document
@@ -166,21 +166,16 @@ class RecordService:
             await repo.update_summary_facts(
                 patient_id, self._home(merged), merged.patient.gender, diagnosis_codes(merged)
             )
-        outcome: Outcome
-        if arrival is None:
-            outcome = "unchanged"
-        elif not any(item.arrival == arrival for item in current):
-            outcome = "superseded"
-        else:
-            outcome = "created" if created else "updated"
-        if self._audit is not None:
-            await self._audit.record(
-                "create",
-                "success",
-                patient_id=patient_id,
-                description=f"national record {outcome}",
-                agent=pushed_by,
-            )
+            outcome = _outcome(arrival, current, created)
+            if self._audit is not None:  # the record and its audit entry commit together
+                await self._audit.record(
+                    "create",
+                    "success",
+                    patient_id=patient_id,
+                    description=f"national record {outcome}",
+                    agent=pushed_by,
+                    within=connection,
+                )
         return Stored(patient_id, outcome, translated.findings)
 
     def _home(self, record: PatientRecord) -> str:
@@ -190,3 +185,11 @@ class RecordService:
         if self._database is None:
             raise RuntimeError("this RecordService was built without a database")
         return self._database
+
+
+def _outcome(arrival: int | None, current: Sequence[StoredRecord], created: bool) -> Outcome:
+    if arrival is None:
+        return "unchanged"
+    if not any(item.arrival == arrival for item in current):
+        return "superseded"
+    return "created" if created else "updated"

@@ -21,7 +21,7 @@ from gateway.domain.granularity import Granularity, SecurityLevel
 from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
 from gateway.settings import Settings
 from gateway.storage.database import open_database, upgrade
-from tests.support.oauth import ClientKey, authorize, register
+from tests.support.oauth import ClientKey, authorize, obtain_token, register
 
 DATA = Path(__file__).parent / "data"
 SMALL_VCF = DATA / "small.vcf"
@@ -66,11 +66,23 @@ def gateway(settings: Settings, node: ClientKey | None = None) -> Iterator[TestC
         yield authorize(test_client, settings, node)
 
 
+def node_headers(
+    test_client: TestClient, settings: Settings, node: ClientKey | None = None
+) -> dict[str, str]:
+    """Register a national node (every scope by default) and answer the header carrying its
+    access token, for the requests that should carry it (the Beacon takes passports, not
+    node tokens)."""
+    node = node or ClientKey()
+    register(settings, node)
+    return {"Authorization": f"Bearer {obtain_token(test_client, settings, node)}"}
+
+
 @contextmanager
 def serving(settings: Settings, *jobs: VcfIngest) -> Iterator[TestClient]:
-    """The real app over a store loaded with ``jobs``, with a national node's token."""
+    """The real app over a store loaded with ``jobs``; the client is anonymous (a Beacon
+    user without a passport) until a test gives it a token."""
     asyncio.run(load(settings, *jobs))
-    with gateway(settings) as test_client:
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 

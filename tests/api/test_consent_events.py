@@ -18,7 +18,7 @@ from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF, serving
+from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF, node_headers, serving
 from tests.support.fhir_validation import parse_with_fhir_resources, validate_resource
 
 KVNR = "http://fhir.de/sid/gkv/kvid-10"
@@ -169,6 +169,7 @@ def test_webhooks_without_configured_secrets_are_refused(settings):
 
 def test_directives_are_served_as_fhir_consent(configured):
     with serving(configured, JOB) as client:
+        client.headers.update(node_headers(client, configured))
         record = json.dumps(
             {
                 "resourceType": "Patient",

@@ -12,7 +12,7 @@ from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF, serving
+from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF, node_headers, serving
 from tests.support.fhir_validation import document_errors, parse_with_fhir_resources
 
 KVNR = "http://fhir.de/sid/gkv/kvid-10"
@@ -71,6 +71,7 @@ def expected_alleles(sample: str) -> int:
 
 def test_a_linked_citizens_report_is_served_and_summarised(settings: Settings) -> None:
     with serving(settings, JOB) as client:
+        client.headers.update(node_headers(client, settings))
         pid = patient_id(client, "A123456780")  # S1 in the manifest
         subject = f"Patient/{pid}"
         reports = searchset(
@@ -119,6 +120,7 @@ def test_a_linked_citizens_report_is_served_and_summarised(settings: Settings) -
 
 def test_no_report_for_an_unlinked_or_unknown_patient(settings: Settings) -> None:
     with serving(settings, JOB) as client:
+        client.headers.update(node_headers(client, settings))
         pid = patient_id(client, "M123456785")  # S5 is linked: has a report
         unknown = "Patient/00000000-0000-4000-8000-000000000000"
         empty = searchset(client.get("/fhir/DiagnosticReport", params={"subject": unknown}))
@@ -149,6 +151,7 @@ def test_a_replaced_file_leaves_one_report_per_sample(settings: Settings) -> Non
         policy=PolicyChange(max_granularity=Granularity.RECORD),
     )
     with serving(settings, JOB, again) as client:
+        client.headers.update(node_headers(client, settings))
         pid = patient_id(client, "A123456780")
         reports = searchset(
             client.get("/fhir/DiagnosticReport", params={"subject": f"Patient/{pid}"})

@@ -18,7 +18,7 @@ from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import SMALL_VCF, gateway, serving
+from tests.api.conftest import SMALL_VCF, gateway, node_headers, serving
 from tests.support.fhir_validation import document_errors
 
 DATA = Path(__file__).parents[1] / "ingest" / "records" / "data" / "registry_csv"
@@ -35,8 +35,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def push(client: TestClient, body: bytes, profile: str = PROFILE) -> Any:
-    return client.post("/national/records", params={"profile": profile}, content=body)
+def push(
+    client: TestClient, body: bytes, profile: str = PROFILE, headers: dict[str, str] | None = None
+) -> Any:
+    return client.post(
+        "/national/records", params={"profile": profile}, content=body, headers=headers
+    )
 
 
 def version(submitted: str, extra_rows: str = "") -> bytes:
@@ -235,7 +239,7 @@ def test_beacon_individuals_take_diagnoses_from_linked_records(settings, tmp_pat
             return [r for s in sets for r in s.get("results", [])]
 
         assert individuals("ICD10:C50") == []
-        assert push(client, RECORD).status_code == 201
+        assert push(client, RECORD, headers=node_headers(client, settings)).status_code == 201
         (person,) = individuals("ICD10:C50")  # C50.4 is a descendant of C50
         assert person["id"] == "P1"
         assert person["sex"]["id"] == "NCIT:C16576"  # female, from the record, not the manifest

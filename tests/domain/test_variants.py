@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.carriers import as_int, mask_of, positions_of, to_bitmap
-from gateway.domain.granularity import Granularity, SecurityLevel, granted, least
 from gateway.domain.variants import Variant, VariantType, classify, query_types
 
 
@@ -42,17 +41,3 @@ def test_bitmap_round_trip() -> None:
     assert positions_of(bits) == [0, 3, 17, 2547]
     assert as_int(to_bitmap(bits)) == bits
     assert as_int(b"") == 0
-
-
-def test_granularity_is_the_least_of_request_dataset_and_access() -> None:
-    public = frozenset({SecurityLevel.PUBLIC})
-    assert least(Granularity.RECORD, Granularity.COUNT) is Granularity.COUNT
-    assert (
-        granted(Granularity.RECORD, Granularity.COUNT, SecurityLevel.PUBLIC, public)
-        is Granularity.COUNT
-    )
-    assert (
-        granted(Granularity.BOOLEAN, Granularity.RECORD, SecurityLevel.PUBLIC, public)
-        is Granularity.BOOLEAN
-    )
-    assert granted(Granularity.COUNT, Granularity.COUNT, SecurityLevel.CONTROLLED, public) is None
