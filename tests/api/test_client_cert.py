@@ -224,6 +224,24 @@ def test_two_forwarded_certificates_are_a_400(http, federation) -> None:
     assert "more than one client certificate" in outcome["issue"][0]["diagnostics"]
 
 
+def test_the_beacon_budget_counts_the_caller_behind_the_proxy(settings, node) -> None:
+    """Per-caller limits see the real caller: each one behind nginx has a budget, and a
+    neighbour cannot buy fresh budgets by forging addresses."""
+    budgeted = settings.model_copy(update={"beacon_query_budget": 1})
+    with gateway_behind(budgeted, "127.0.0.2", node) as client:
+
+        def query(peer: str, caller: str) -> int:
+            url = f"http://{peer}/beacon/individuals"
+            status: int = client.get(url, headers={"x-forwarded-for": caller}).status_code
+            return status
+
+        assert query("proxy", "203.0.113.1") == 200
+        assert query("proxy", "203.0.113.1") == 429  # the same caller again
+        assert query("proxy", "203.0.113.2") == 200  # another caller behind the same nginx
+        assert query("neighbour", "198.51.100.1") == 200
+        assert query("neighbour", "198.51.100.2") == 429  # still 127.0.0.1, whatever it claims
+
+
 # --- the middleware on its own: headers, addresses, scheme ------------------------------------
 
 
