@@ -217,6 +217,9 @@ def test_an_assertion_without_typ_passes(client):
         ({"jti": ""}, "needs a jti"),
         ({"jti": 42}, "needs a jti"),
         ({"jti": "x" * 257}, "needs a jti"),
+        ({"jti": "a\x00b"}, "needs a jti"),  # no database holds a NUL in text
+        ({"jti": "\ud800"}, "needs a jti"),  # nor a lone surrogate
+        ({"jti": "line\nbreak"}, "needs a jti"),
     ],
 )
 def test_claims_that_break_a_rule_are_refused(client, changes, says):
@@ -234,7 +237,9 @@ def test_missing_iat_and_nbf_are_allowed_and_a_small_skew_tolerated(client):
     assert verify(client, client.assertion(nbf=MOMENT + 10, iat=MOMENT + 10)).jti
 
 
-@pytest.mark.parametrize("issuer", [None, "", 7, "x" * 129])
+@pytest.mark.parametrize(
+    "issuer", [None, "", 7, "x" * 129, "node\x00fr", "node-\ud800", "nöde", "node\n", ["node-fr"]]
+)
 def test_an_assertion_without_a_usable_issuer_names_no_client(client, issuer):
     with pytest.raises(TokenRefused, match="needs iss"):
         assertion_issuer(client.assertion(iss=issuer))

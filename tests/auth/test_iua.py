@@ -70,7 +70,20 @@ def test_subject_claims_are_read_as_bounded_printable_text():
 
 @pytest.mark.parametrize("name", ["subject_role", "subject_id", "subject_organization"])
 @pytest.mark.parametrize(
-    "value", ["", "x" * 257, "line\nbreak", "nul\x00byte", "escape\x1b[31m", 42, ["a"]]
+    "value",
+    [
+        "",
+        "x" * 257,
+        "line\nbreak",
+        "trailing newline\n",
+        "nul\x00byte",
+        "escape\x1b[31m",
+        "next line\x85",
+        "separator\u2028",
+        "lone \ud800 surrogate",
+        42,
+        ["a"],
+    ],
 )
 def test_subject_claims_that_could_forge_an_audit_line_are_refused(name, value):
     with pytest.raises(TokenRefused, match=name):
