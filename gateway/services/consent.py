@@ -71,6 +71,8 @@ class ConsentService:
         async with self._database.read() as connection:
             identifiers = await PatientRepository(connection).identifiers_of(patient_id)
             found = await ConsentRepository(connection).for_citizens(identifiers)
+        if not identifiers:
+            return []  # no such patient: nothing read, nothing to log under that id
         directives = sorted(
             (d for group in found.values() for d in group), key=lambda d: d.recorded
         )
