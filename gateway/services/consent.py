@@ -28,6 +28,11 @@ __all__ = ["ConsentService", "parse_event"]
 
 _CATEGORY = re.compile(r"patient-summary|genomics|research|section:[0-9]{1,8}-[0-9]")
 _COUNTRY = re.compile(r"[A-Z]{2}|\*")
+# Identifier systems and values are looked up and stored: no control characters (PostgreSQL
+# refuses NUL) and no lone surrogates (not encodable).
+_TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,256}")
+# The replay store's key (consent_directives.webhook_id).
+_WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _CATEGORY_SYSTEM = "https://gateway.example.eu/fhir/CodeSystem/consent-category"
 _RECIPIENT = "https://gateway.example.eu/fhir/StructureDefinition/recipient-country"
 
@@ -57,6 +62,8 @@ class ConsentService:
                     description="consent event refused: signature, timestamp or headers",
                 )
             raise
+        if not _WEBHOOK_ID.fullmatch(webhook_id):
+            raise BadRequest("webhook-id: printable ASCII without spaces, at most 128 characters")
         citizen, directive = parse_event(body)
         async with self._database.write() as connection:
             repo = ConsentRepository(connection)
@@ -94,6 +101,8 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         event = json.loads(body, object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"consent event is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("consent event is not JSON: nested too deeply") from None
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         raise BadRequest("consent event needs type, timestamp and data")
     data = event["data"]
@@ -103,7 +112,9 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         isinstance(citizen.get(k), str) and citizen[k].strip() for k in ("system", "value")
     ):
         raise BadRequest("data.citizen needs a system and a value")
-    period = data.get("period") or {}
+    if not all(_TEXT.fullmatch(citizen[k]) for k in ("system", "value")):
+        raise BadRequest("data.citizen: printable text of at most 256 characters")
+    period = data.get("period", {})
     if not isinstance(period, dict):
         raise BadRequest("data.period is not an object")
     try:
