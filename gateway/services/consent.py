@@ -114,7 +114,8 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         raise BadRequest("data.citizen needs a system and a value")
     if not all(_TEXT.fullmatch(citizen[k]) for k in ("system", "value")):
         raise BadRequest("data.citizen: printable text of at most 256 characters")
-    period = data.get("period", {})
+    period = data.get("period")
+    period = {} if period is None else period  # absent or null: no period
     if not isinstance(period, dict):
         raise BadRequest("data.period is not an object")
     try:

@@ -262,6 +262,13 @@ def test_a_webhook_id_the_replay_store_cannot_hold_is_a_clean_400(client, webhoo
     assert consents(client) == []
 
 
+def test_a_null_period_is_no_period(client):
+    body = event("consent.granted", KVNR, CITIZEN, period=None)
+    assert post(client, body, signed(body)).status_code == 200
+    (stored,) = consents(client)
+    assert "period" not in stored["provision"]
+
+
 def test_a_huge_event_is_413(client):
     body = event("consent.granted", KVNR, CITIZEN, note="x" * (80 * 1024))
     response = post(client, body, signed(body))
