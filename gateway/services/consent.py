@@ -19,6 +19,7 @@ from gateway.domain.records import Identifier
 from gateway.domain.requester import Requester
 from gateway.errors import BadRequest, Unauthorized
 from gateway.fhir.datatypes import Json
+from gateway.profiles.identifiers import normalize_system, normalize_value, system_for
 from gateway.services.audit import AuditService
 from gateway.storage.consents import ConsentRepository
 from gateway.storage.database import Database
@@ -130,7 +131,15 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         )
     except ValueError as exc:
         raise BadRequest(f"consent event: {exc}") from None
-    return Identifier(citizen["system"].strip(), citizen["value"].strip()), directive
+    return _canonical(citizen["system"], citizen["value"]), directive
+
+
+def _canonical(system: str, value: str) -> Identifier:
+    """The citizen's identifier spelled as stored records spell it: a revocation that names
+    ``m 123 456 785`` is the citizen ``M123456785``'s all the same, not a no-op."""
+    system = normalize_system(system)
+    registered = system_for(system)
+    return Identifier(system, normalize_value(registered.key if registered else None, value))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
