@@ -22,6 +22,7 @@ from gateway.auth.access_tokens import TOKEN_LIFETIME_SECONDS
 from gateway.auth.keys import load_signing_identity
 from gateway.auth.pki import init_pki
 from gateway.settings import Settings
+from tests.api.test_audit_log import audit_verify
 from tests.support.attacks import oauth_error, outcome, security_alerts
 from tests.support.jose import b64url, forge, part, resign, segments
 from tests.support.oauth import ALL_SCOPES, ClientKey, iua, register, token_form, token_url
@@ -202,6 +203,8 @@ REFUSED: dict[str, tuple[Build, str, bool]] = {
         False,
     ),
     "oversized": (lambda n, u: assertion(n, u, pad="x" * 9000), "longer than", False),
+    "leading-space": (lambda n, u: reshape(assertion(n, u), "spaces"), "url-safe", False),
+    "empty-signature": (lambda n, u: reshape(assertion(n, u), "empty-signature"), "url-", False),
     "two-parts": (lambda n, u: reshape(assertion(n, u), "two-parts"), "three", False),
     "four-parts": (lambda n, u: reshape(assertion(n, u), "four-parts"), "three", False),
     "padded": (lambda n, u: reshape(assertion(n, u), "padded"), "url-safe", False),
@@ -631,3 +634,17 @@ def test_introspection_needs_a_token_and_shows_only_this_gateways_active_tokens(
         for other in (minted(keyed, gateway="FR"), minted(keyed, {"typ": "JWT"}), "x.y.z"):
             answer = http.post("/oauth/introspect", data={"token": other}, headers=headers)
             assert answer.json() == {"active": False}
+
+
+def test_the_alerts_of_a_barrage_keep_the_audit_chain_whole(http, settings, node):
+    """Refusals in quick succession are each an alert, chained like every other record:
+    ``gateway audit verify`` holds, and no alert lands in a patient's access log."""
+    url = token_url(settings)
+    for build, _, _ in list(REFUSED.values())[:12]:
+        assert ask(http, build(node, url)).status_code in (400, 401)
+    result = audit_verify(settings.database_url)
+    assert result.returncode == 0, result.stderr
+    alerts = security_alerts(settings)
+    assert len(alerts) == 12
+    assert result.stdout.strip() == "audit chain: 12 records hold"
+    assert all("entity" not in alert for alert in alerts)
