@@ -197,6 +197,30 @@ def test_an_unknown_profile_is_refused_before_the_body_is_read(client):
     assert "unknown profile" in outcome(response, 400)["issue"][0]["diagnostics"]
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Patient/someone-else",
+        "https://evil.example/fhir/Patient/patient-de-1",
+        "urn:uuid:3f1c2a9e-8f3b-4c57-9d0e-1b2a3c4d5e61",
+        "#contained",
+    ],
+)
+def test_resources_about_someone_else_never_reach_the_patients_summary(client, subject):
+    bundle = json.loads((DATA / "fhir" / "de-isik-bundle.json").read_bytes())
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Condition":
+            entry["resource"]["subject"] = {"reference": subject}
+    response = push(client, json.dumps(bundle).encode(), "de-isik-fhir")
+    assert response.status_code == 201, response.text
+    assert "not the Bundle's Patient" in response.text
+    patient = response.headers["location"].rsplit("/", 1)[1]
+    document = client.get(f"/fhir/Patient/{patient}/$summary").json()
+    kinds = [e["resource"]["resourceType"] for e in document["entry"]]
+    assert "Condition" not in kinds
+    assert "Observation" in kinds  # the patient's own resources are read
+
+
 # --- homoglyph identifiers --------------------------------------------------------------------
 
 
@@ -232,7 +256,7 @@ def test_homoglyph_identifiers_never_reach_the_real_citizen(client):
     # never the first one, found only under its own spelling.
     other = push(client, patient_record(cyrillic, "Impostor"), "de-isik-fhir")
     assert other.status_code == 201, other.text
-    assert "check" in other.text or "not allowed" in other.text
+    assert "characters or layout not allowed" in other.text
     other_id = other.headers["location"].rsplit("/", 1)[1]
     assert other_id != real_id
     (found,) = search(client, f"{KVNR}|A123456780")["entry"]
