@@ -5,7 +5,6 @@ look-alike citizen, and refusals that must not show (never a 403, never a differ
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from tests.api.test_consent_scenarios import (
@@ -19,8 +18,6 @@ from tests.api.test_consent_scenarios import (
 from tests.support.attacks import oauth_error
 from tests.support.oauth import ClientKey, iua, register, token_form, token_url
 from tests.support.requesters import Parties, parties, unknown_id
-
-RECORDS = Path(__file__).parents[1] / "ingest" / "records" / "data" / "fhir"
 
 
 def problems(world: Parties, who: str, patient: str) -> list[Any]:

@@ -268,6 +268,20 @@ def test_a_genomics_restriction_empties_the_reports_and_hides_their_observations
         document = summary(world, "node-fr", patient).json()
         assert resources(document, "DiagnosticReport") == []
         assert resources(document, "Patient")[0]["id"] == patient
+        # Each genomic read, permitted or refused, is in the access log with who and why.
+        genomic = [
+            (e["entity"][-1]["what"]["reference"], e["outcome"])
+            for e in world.log(patient)
+            if e["entity"][-1]["what"]["reference"].startswith(("DiagnosticReport", "Observation"))
+        ]
+        assert genomic == [
+            ("DiagnosticReport", "0"),
+            ("Observation", "0"),
+            (f"Observation/{observation}", "0"),
+            ("DiagnosticReport", "4"),
+            ("Observation", "4"),
+            (f"Observation/{observation}", "4"),
+        ]
 
 
 # --- the access log (EHDS Art. 9) -------------------------------------------------------------
