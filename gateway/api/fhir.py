@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from gateway.api.auth import authorized
 from gateway.api.deps import Services, ServicesDep
@@ -33,6 +34,15 @@ ReadsObservation = Annotated[Requester, authorized("Observation", "r")]
 IdentifierQuery = Annotated[
     str | None, Query(description="A national identifier as system|value", max_length=512)
 ]
+# FHIR R4 ``id`` (datatypes.html#id): what is not one names nothing here, and never reaches
+# the database (a NUL, quotes, slashes, look-alike letters).
+_ID = r"[A-Za-z0-9\-\.]{1,64}"
+_FHIR_ID = re.compile(_ID)
+FHIR_ID = f"^{_ID}$"
+PatientId = Annotated[str, Path(pattern=FHIR_ID)]
+ObservationId = Annotated[str, Path(pattern=FHIR_ID)]
+# Printable text only: identifiers are looked up, and reach the audit log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @router.get("/metadata", summary="CapabilityStatement (public)")
@@ -50,12 +60,12 @@ async def summary_by_identifier(
 
 
 @router.get("/Patient/{patient_id}/$summary", summary="IPS document for a stored patient")
-async def summary(found: ServicesDep, who: ReadsPatient, patient_id: str) -> FHIRBody:
+async def summary(found: ServicesDep, who: ReadsPatient, patient_id: PatientId) -> FHIRBody:
     return FHIRBody(await found.summaries.summary(patient_id, who))
 
 
 @router.get("/Patient/{patient_id}", summary="Read a Patient")
-async def read_patient(found: ServicesDep, who: ReadsPatient, patient_id: str) -> FHIRBody:
+async def read_patient(found: ServicesDep, who: ReadsPatient, patient_id: PatientId) -> FHIRBody:
     return FHIRBody(await found.summaries.patient(patient_id, who))
 
 
@@ -65,7 +75,7 @@ async def search_patients(
     found: ServicesDep,
     who: SearchesPatients,
     identifier: IdentifierQuery = None,
-    id_: Annotated[str | None, Query(alias="_id", max_length=64)] = None,
+    id_: Annotated[str | None, Query(alias="_id", pattern=FHIR_ID)] = None,
 ) -> FHIRBody:
     if identifier is None and id_ is None:
         raise BadRequest("search Patients by identifier=system|value or _id")
@@ -81,6 +91,8 @@ def parse_identifier(token: str) -> Identifier:
     system, bar, value = token.partition("|")
     if not bar or not system.strip() or not value.strip():
         raise BadRequest("identifier must be system|value, both parts given")
+    if _CONTROL.search(token):
+        raise BadRequest("identifier must be printable text")
     return Identifier(system.strip(), value.strip())
 
 
@@ -156,7 +168,7 @@ async def search_observations(
 
 @router.get("/Observation/{observation_id}", summary="Read a genomic Observation")
 async def read_observation(
-    found: ServicesDep, who: ReadsObservation, observation_id: str
+    found: ServicesDep, who: ReadsObservation, observation_id: ObservationId
 ) -> FHIRBody:
     return FHIRBody(await found.genomics.observation(observation_id, who))
 
@@ -168,7 +180,7 @@ def _window(count: int | None, offset: int | None) -> tuple[int, int]:
 
 def _patient_of(subject: str) -> str:
     kind, _, patient_id = subject.rpartition("/")
-    if kind.rpartition("/")[2] != "Patient" or not patient_id:
+    if kind.rpartition("/")[2] != "Patient" or not _FHIR_ID.fullmatch(patient_id):
         raise BadRequest("subject must be Patient/{id}")
     return patient_id
 

@@ -11,7 +11,7 @@ from gateway.api.client_cert import client_certificate
 from gateway.api.deps import ServicesDep, bounded_body
 from gateway.api.rendering import JSONBody
 from gateway.auth.metadata import authorization_server_metadata, smart_configuration
-from gateway.errors import OAuthError
+from gateway.errors import OAuthError, TooLarge
 
 router = APIRouter(tags=["oauth"])
 
@@ -50,7 +50,10 @@ async def _form(request: Request) -> dict[str, str]:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
-    body = await bounded_body(request, MAX_FORM_BYTES)
+    try:
+        body = await bounded_body(request, MAX_FORM_BYTES)
+    except TooLarge as exc:  # OAuth clients parse RFC 6749 errors, not problem documents
+        raise OAuthError("invalid_request", exc.message) from None
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):

@@ -15,6 +15,7 @@ rules below are SMART's and RFC 7523's, with the gateway's choices made explicit
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +44,10 @@ CLOCK_SKEW_SECONDS = 30
 _KEY_TYPE = {"ES384": ("EC", "P-384"), "ES256": ("EC", "P-256"), "RS384": ("RSA", None)}
 _KEY_TYPE["RS256"] = ("RSA", None)
 _MIN_RSA_BITS = 2048
-_MAX_JTI = 256
+# RFC 6749 §A.1: a client_id is *VSCHAR (printable ASCII). The jti is held to the same: both
+# are looked up and stored, and a NUL or a lone surrogate is text no database will take.
+_CLIENT_ID = re.compile(r"[\x20-\x7e]{1,128}")
+_JTI = re.compile(r"[\x20-\x7e]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +65,8 @@ def assertion_issuer(token: str) -> tuple[CompactJWT, str]:
     """
     parsed = read_compact(token)
     issuer = parsed.claims.get("iss")
-    if not isinstance(issuer, str) or not issuer or len(issuer) > 128:
-        raise TokenRefused("the assertion needs iss, the client_id")
+    if not isinstance(issuer, str) or not _CLIENT_ID.fullmatch(issuer):
+        raise TokenRefused("the assertion needs iss, the client_id (printable ASCII)")
     return parsed, issuer
 
 
@@ -80,8 +84,8 @@ def verify_assertion(
         raise TokenRefused("the assertion's aud must be this token URL")
     expires = _check_times(claims, now)
     jti = claims.get("jti")
-    if not isinstance(jti, str) or not 0 < len(jti) <= _MAX_JTI:
-        raise TokenRefused("the assertion needs a jti")
+    if not isinstance(jti, str) or not _JTI.fullmatch(jti):
+        raise TokenRefused("the assertion needs a jti (printable ASCII)")
     return Assertion(client.client_id, jti, expires, claims)
 
 

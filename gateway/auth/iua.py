@@ -20,7 +20,9 @@ __all__ = ["PURPOSE_SYSTEM", "RequesterContext", "read_context"]
 
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _EHDSI = {"TREATMENT": "TREAT", "EMERGENCY": "ETREAT"}
-_TEXT = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")  # printable, bounded: these reach audit records
+# Printable and bounded: these reach audit records. No control characters (C0, DEL, C1), no
+# line or paragraph separators (a forged log line), no lone surrogates (not encodable text).
+_TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,6 @@ def _code_or_text(value: object, name: str) -> str | None:
 def _text(value: object, name: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _TEXT.match(value):
+    if not isinstance(value, str) or not _TEXT.fullmatch(value):
         raise TokenRefused(f"{name} must be printable text of at most 256 characters")
     return value

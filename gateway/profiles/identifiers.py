@@ -354,6 +354,10 @@ def _run(entry: _Entry, value: str) -> CheckResult:
     validator = entry[1]
     if validator is None:
         return CheckResult(valid=True, checked=False)
+    if not value.isascii():
+        # python-stdnum reads look-alikes (fullwidth digits, other dashes) as their ASCII
+        # twins: a homoglyph spelling would pass the check yet be stored as another identifier.
+        return CheckResult(valid=False, reason="characters or layout not allowed")
     try:
         validator(value)
     except ValidationError as exc:

@@ -19,6 +19,7 @@ from gateway.domain.records import Identifier
 from gateway.domain.requester import Requester
 from gateway.errors import BadRequest, Unauthorized
 from gateway.fhir.datatypes import Json
+from gateway.profiles.identifiers import normalize_system, normalize_value, system_for
 from gateway.services.audit import AuditService
 from gateway.storage.consents import ConsentRepository
 from gateway.storage.database import Database
@@ -28,6 +29,11 @@ __all__ = ["ConsentService", "parse_event"]
 
 _CATEGORY = re.compile(r"patient-summary|genomics|research|section:[0-9]{1,8}-[0-9]")
 _COUNTRY = re.compile(r"[A-Z]{2}|\*")
+# Identifier systems and values are looked up and stored: no control characters (PostgreSQL
+# refuses NUL) and no lone surrogates (not encodable).
+_TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,256}")
+# The replay store's key (consent_directives.webhook_id).
+_WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _CATEGORY_SYSTEM = "https://gateway.example.eu/fhir/CodeSystem/consent-category"
 _RECIPIENT = "https://gateway.example.eu/fhir/StructureDefinition/recipient-country"
 
@@ -57,6 +63,8 @@ class ConsentService:
                     description="consent event refused: signature, timestamp or headers",
                 )
             raise
+        if not _WEBHOOK_ID.fullmatch(webhook_id):
+            raise BadRequest("webhook-id: printable ASCII without spaces, at most 128 characters")
         citizen, directive = parse_event(body)
         async with self._database.write() as connection:
             repo = ConsentRepository(connection)
@@ -71,6 +79,8 @@ class ConsentService:
         async with self._database.read() as connection:
             identifiers = await PatientRepository(connection).identifiers_of(patient_id)
             found = await ConsentRepository(connection).for_citizens(identifiers)
+        if not identifiers:
+            return []  # no such patient: nothing read, nothing to log under that id
         directives = sorted(
             (d for group in found.values() for d in group), key=lambda d: d.recorded
         )
@@ -92,6 +102,8 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         event = json.loads(body, object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"consent event is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("consent event is not JSON: nested too deeply") from None
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         raise BadRequest("consent event needs type, timestamp and data")
     data = event["data"]
@@ -101,7 +113,10 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         isinstance(citizen.get(k), str) and citizen[k].strip() for k in ("system", "value")
     ):
         raise BadRequest("data.citizen needs a system and a value")
-    period = data.get("period") or {}
+    if not all(_TEXT.fullmatch(citizen[k]) for k in ("system", "value")):
+        raise BadRequest("data.citizen: printable text of at most 256 characters")
+    period = data.get("period")
+    period = {} if period is None else period  # absent or null: no period
     if not isinstance(period, dict):
         raise BadRequest("data.period is not an object")
     try:
@@ -116,7 +131,15 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         )
     except ValueError as exc:
         raise BadRequest(f"consent event: {exc}") from None
-    return Identifier(citizen["system"].strip(), citizen["value"].strip()), directive
+    return _canonical(citizen["system"], citizen["value"]), directive
+
+
+def _canonical(system: str, value: str) -> Identifier:
+    """The citizen's identifier spelled as stored records spell it: a revocation that names
+    ``m 123 456 785`` is the citizen ``M123456785``'s all the same, not a no-op."""
+    system = normalize_system(system)
+    registered = system_for(system)
+    return Identifier(system, normalize_value(registered.key if registered else None, value))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -175,6 +175,8 @@ class GenomicReportService:
     async def search_reports(self, patient_id: str, who: Requester) -> list[Json]:
         """:meth:`reports` for ``who``, as a FHIR search, in the access log."""
         async with self._database.read() as connection:
+            if await PatientRepository(connection).get(patient_id) is None:
+                return []  # no such patient: nothing read, nothing to log under that id
             release = await self._gate.release(connection, patient_id, who)
         if not release.genomics.permit:
             await self._log(who, "search-type", patient_id, "DiagnosticReport", release.genomics)
@@ -198,6 +200,8 @@ class GenomicReportService:
         """One page of the Observations of the patient's reports, and how many in all."""
         subject = {"reference": f"Patient/{patient_id}"}
         async with self._database.read() as connection:
+            if await PatientRepository(connection).get(patient_id) is None:
+                return [], 0  # no such patient: nothing read, nothing to log under that id
             decision = (await self._gate.release(connection, patient_id, who)).genomics
             rows: list[ObservationRow] = []
             total = 0

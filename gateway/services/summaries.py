@@ -92,7 +92,8 @@ class SummaryService:
         return signed
 
     async def summary_for(self, identifier: Identifier, who: Requester) -> Json:
-        """:raises NotFound: no patient has that identifier (the value is not echoed)."""
+        """:raises NotFound: no patient has that identifier, or consent does not permit it:
+        the same answer for both (the value is not echoed)."""
         return await self.summary(await self._find(identifier), who)
 
     async def patient(self, patient_id: str, who: Requester) -> Json:
@@ -136,7 +137,7 @@ class SummaryService:
         async with self._database.read() as connection:
             found = await PatientRepository(connection).find(identifier)
         if found is None:
-            raise NotFound("no patient has that identifier here")
+            raise NotFound(_NOT_FOUND)  # as a refused one is: a refusal must not show
         return found
 
     async def _log(

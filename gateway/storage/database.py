@@ -159,8 +159,18 @@ def translated_errors() -> Iterator[None]:
         raise Conflict(f"conflicting concurrent write: {_one_line(exc)}; try again") from exc
     except DataError as exc:
         raise BadRequest(f"value refused by the database: {_one_line(exc)}") from exc
-    except (DBAPIError, OSError) as exc:
+    except DBAPIError as exc:
+        if _is_data_exception(exc):
+            raise BadRequest(f"value refused by the database: {_one_line(exc)}") from exc
         raise Unavailable(f"database unavailable: {_one_line(exc)}") from exc
+    except OSError as exc:
+        raise Unavailable(f"database unavailable: {_one_line(exc)}") from exc
+
+
+def _is_data_exception(exc: DBAPIError) -> bool:
+    # SQLSTATE class 22 (a NUL in text, a string too long for its column...) is the value's
+    # fault, not the database's; asyncpg's adapter raises these as plain DBAPIErrors.
+    return str(getattr(exc.orig, "sqlstate", None) or "").startswith("22")
 
 
 def _one_line(exc: BaseException) -> str:

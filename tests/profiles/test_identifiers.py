@@ -258,6 +258,31 @@ def test_kvnr_case_spacing_and_non_ascii(value: str) -> None:
     assert check("http://fhir.de/sid/gkv/kvid-10", value).valid is expected
 
 
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    ("system", "value"),
+    [
+        pytest.param(system.systems[0], spelled, id=f"{system.key}:{how}")
+        for system in SYSTEMS
+        if system.key in VALID
+        for how, spelled in (
+            ("fullwidth", _fullwidth(VALID[system.key][0])),
+            ("arabic-indic", VALID[system.key][0].translate(str.maketrans("0123", "٠١٢٣"))),
+        )
+        if spelled != VALID[system.key][0]
+    ],
+)
+def test_look_alike_spellings_of_a_valid_number_fail_the_check(system: str, value: str) -> None:
+    """python-stdnum reads look-alikes as ASCII; stored as given they would be another
+    identifier that looks like a real citizen's."""
+    result = check(system, value)
+    assert not result.valid
+    assert result.reason == "characters or layout not allowed"
+
+
 GARBAGE = [
     "A123456789",
     "RSSMRA80A01H501Z",

@@ -35,13 +35,14 @@ class ClientKey:
     algorithm: str = "ES384"
     key: ECKey | RSAKey = field(default_factory=lambda: ECKey.generate_key("P-384"))
     kid: str = "key-1"
+    extra_keys: tuple[dict[str, Any], ...] = ()  # more public JWKs in its registration
 
     @property
     def registration(self) -> RegisteredClient:
         public = {**self.key.as_dict(private=False), "kid": self.kid}
         return RegisteredClient(
             client_id=self.client_id,
-            jwks={"keys": [public]},
+            jwks={"keys": [public, *self.extra_keys]},
             algorithm=self.algorithm,
             scopes=self.scopes,
             country=self.country,

@@ -4,7 +4,9 @@ and how references between them resolve (FHIR R4 bundle.html "Resolving referenc
 A reference is matched the way servers write them: the entry's ``fullUrl`` (``urn:uuid:``,
 absolute URL), a relative ``Type/id``, or the ``Type/id`` tail of an absolute URL, each without
 ``/_history/<version>``; ``#id`` names a resource contained in the one that refers to it. A
-reference to the patient may also be an identifier (``subject.identifier``) the Patient has.
+reference to the patient may also be an identifier (``subject.identifier``) the Patient has;
+an absolute one must be the Patient's own ``fullUrl`` (another host's ``Patient/<id>`` is
+someone else, whatever the id).
 """
 
 from __future__ import annotations
@@ -73,7 +75,11 @@ class Contents:
         target = reference.text("reference")
         if target is not None:
             url = _unversioned(target)
-            return url in self._patient_keys or _tail(url) in self._patient_keys
+            if url in self._patient_keys:
+                return True
+            # An absolute URL names a resource of that server: only the Patient's own fullUrl
+            # is it. Another host's Patient/<same id> is someone else.
+            return not _absolute(url) and _tail(url) in self._patient_keys
         identifier = reference.get("identifier")
         if identifier is None:
             return False
@@ -122,6 +128,10 @@ def _entries(bundle: Node) -> Iterator[Entry]:
 def _identifiers(patient: Node) -> Iterator[tuple[str | None, str | None]]:
     for identifier in patient.all("identifier"):
         yield identifier.text("system"), identifier.text("value")
+
+
+def _absolute(url: str) -> bool:
+    return "://" in url or url.startswith("urn:")
 
 
 def _unversioned(url: str) -> str:

@@ -26,6 +26,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # A key (a string followed by a colon), any other string, a bracket, or one of Python's non-JSON
 # constants: enough to follow the nesting of text the C parser has accepted up to the error.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?|[{}\[\]]|(-?(?:NaN|Infinity))')
+# What no FHIR string holds: C0 controls but tab, LF and CR; lone surrogates.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 class _DuplicateKey(Exception):
@@ -66,7 +68,34 @@ def parse_fhir_json(data: bytes) -> dict[str, Any]:
         raise RecordError("a JSON number is too long", "JSON") from None
     if not isinstance(value, dict):
         raise RecordError("FHIR JSON is an object with a resourceType", "line 1, column 1")
+    unreadable = _unreadable_string_at(value)
+    if unreadable is not None:
+        raise RecordError("a string holds a control character or a lone surrogate", unreadable)
     return value
+
+
+def _unreadable_string_at(tree: dict[str, Any]) -> str | None:
+    """The path of the first key or string value that no FHIR string may hold: a control
+    character other than tab, line feed and carriage return (FHIR's XML form cannot carry
+    them; PostgreSQL refuses NUL) or a lone surrogate (no UTF-8 spelling). JSON escapes
+    (``\\u0000``, ``\\ud800``) are the only way they get this far. Walked with a stack, as
+    the C parser walked the nesting."""
+    kind = tree.get("resourceType")
+    root = kind if isinstance(kind, str) and kind.isalpha() else ""
+    pending: list[tuple[str, Any]] = [(root, tree)]
+    while pending:
+        path, node = pending.pop()
+        if isinstance(node, str):
+            if _UNREADABLE.search(node):
+                return path or "JSON"
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if _UNREADABLE.search(key):
+                    return path or "JSON"
+                pending.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(node, list):
+            pending.extend((f"{path}[{n}]", item) for n, item in enumerate(node))
+    return None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

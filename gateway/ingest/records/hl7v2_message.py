@@ -43,6 +43,9 @@ _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
 _BOMS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
 _MLLP_START, _MLLP_END = b"\x0b", b"\x1c"
 _NULL = '""'  # HL7's explicit null: "delete this value"; nothing to read
+# No HL7 value holds a control character (the table 0211 sets read here need no ESC); a NUL
+# would reach the stored record (and PostgreSQL refuses it in text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ class _Separators:
             return simple[name]
         if name[:1] == "X":  # bytes in the message's character set, as hex pairs
             try:
-                return bytes.fromhex(name[1:]).decode(self.codec)
+                return _CONTROL.sub("", bytes.fromhex(name[1:]).decode(self.codec))
             except (ValueError, UnicodeDecodeError):
                 return ""
         return ""  # highlighting, formatting, character set switches: no text of their own
@@ -263,6 +266,8 @@ def _check_segment(number: int, line: str, field: str) -> None:
             "not an HL7 segment (a three-character segment id, then the field separator)",
             f"line {number}",
         )
+    if _CONTROL.search(line):
+        raise RecordError("the segment holds a control character (such as NUL)", f"line {number}")
 
 
 def _one_message(lines: Sequence[tuple[int, str]]) -> None:

@@ -82,6 +82,16 @@ CASES: dict[str, tuple[type[RecordError], str, str]] = {
         "Bundle.entry[1].resource.valueDateTime",
         "does not exist",
     ),
+    "nul-escape.json": (
+        RecordError,
+        "Patient.identifier[0].value",
+        "control character or a lone surrogate",
+    ),
+    "lone-surrogate.json": (
+        RecordError,
+        "Bundle.entry[0].resource.name[0].given[0]",
+        "control character or a lone surrogate",
+    ),
     "procedure-ends-before-start.json": (
         RecordRejected,
         "Bundle.entry[1].resource",

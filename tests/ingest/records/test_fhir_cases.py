@@ -119,8 +119,13 @@ def test_every_way_of_naming_the_patient_is_understood(subject: Json) -> None:
     assert len(record(bundle(condition(subject=subject))).problems) == 1
 
 
-def test_a_resource_about_someone_else_is_not_read() -> None:
-    reading = read(bundle(condition(subject={"reference": "Patient/someone-else"})))
+@pytest.mark.parametrize(
+    "reference",
+    ["Patient/someone-else", "https://other-hospital.example/fhir/Patient/p1", "urn:uuid:p1"],
+    ids=["other-id", "same-id-on-another-host", "another-fullurl"],
+)
+def test_a_resource_about_someone_else_is_not_read(reference: str) -> None:
+    reading = read(bundle(condition(subject={"reference": reference})))
     assert reading.record.problems == ()
     assert [str(f) for f in reading.findings] == [
         "Bundle.entry[1].resource.subject: not the Bundle's Patient: the resource is not read"

@@ -161,6 +161,12 @@ CRAFTED = {
         RecordError,
         "MSH-1",
     ),
+    "a NUL in a name": (message(pid=PID.replace("DUPONT", "DUP\x00ONT")), RecordError, "line 2"),
+    "an escape character in a value": (
+        message(pid=PID.replace("DUPONT", "\x1b[2JDUPONT")),
+        RecordError,
+        "line 2",
+    ),
     "a coded value with a broken code": (
         results("OBX|1|CWE|ABO^Groupe^L||A  B^Groupe A^L||||||F"),
         RecordRejected,
@@ -225,7 +231,7 @@ def test_latin_9_and_utf_16_messages_read() -> None:
 
 
 def test_escapes_are_resolved_and_explicit_nulls_are_empty() -> None:
-    pid = PID.replace("DUPONT", "DUPONT\\T\\FILS").replace("|F", '|""')
+    pid = PID.replace("DUPONT", "DUPONT\\T\\FILS\\X00\\").replace("|F", '|""')
     data = message(
         OBR,
         "OBX|1|ST|COM^Commentaire^L||1\\S\\2 \\F\\ 3\\E\\4\\.br\\\\X41\\ suite\\H\\||||||F",
