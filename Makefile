@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 PKI := $${GATEWAY_PKI_DIR:-certs}
-DEMO_SCOPES := system/*.rs system/Bundle.c
+# A national node: patients, summaries and genomic reports. Consent and AuditEvent reads are
+# the citizen portal's (a restriction must not be visible to care providers, EHDS Art. 8).
+DEMO_SCOPES := system/Patient.rs system/DiagnosticReport.rs system/Observation.rs system/Bundle.c
 
 run: $(STAMP)
 	@test -f "$(PKI)/$${GATEWAY_COUNTRY:-DE}/signing.pem" || \

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.auth.webhooks import verify_webhook
@@ -27,6 +27,7 @@ from gateway.storage.patients import PatientRepository
 
 __all__ = ["ConsentService", "parse_event"]
 
+_FUTURE_TOLERANCE = timedelta(minutes=5)  # as the webhook-timestamp window
 _CATEGORY = re.compile(r"patient-summary|genomics|research|section:[0-9]{1,8}-[0-9]")
 _COUNTRY = re.compile(r"[A-Z]{2}|\*")
 # Identifier systems and values are looked up and stored: no control characters (PostgreSQL
@@ -131,6 +132,9 @@ def parse_event(body: bytes) -> tuple[Identifier, Directive]:
         )
     except ValueError as exc:
         raise BadRequest(f"consent event: {exc}") from None
+    if directive.recorded > datetime.now(UTC) + _FUTURE_TOLERANCE:
+        # The newest directive wins: one dated ahead would outrank every later decision.
+        raise BadRequest("consent event: timestamp is in the future")
     return _canonical(citizen["system"], citizen["value"]), directive
 
 

@@ -152,6 +152,16 @@ def test_the_previous_secret_still_works_during_rotation(configured):
             ).encode(),
             "citizen",
         ),
+        (  # dated ahead, it would outrank every later decision of the citizen
+            json.dumps(
+                {
+                    "type": "consent.granted",
+                    "timestamp": "2999-01-01T00:00:00Z",
+                    "data": {"citizen": {"system": KVNR, "value": "A123456780"}},
+                }
+            ).encode(),
+            "timestamp is in the future",
+        ),
     ],
 )
 def test_signed_but_malformed_events_are_400(configured, body, says):
