@@ -10,7 +10,7 @@ help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, mypy (strict), import-linter"
-	@echo "make bench   ingest, query, carrier-layout, national-record and translate-vcf benchmarks (minutes)"
+	@echo "make bench   ingest, query, carrier-layout, national-record, translate-vcf and summary benchmarks (minutes)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.carriers
 	$(BIN)/python -m bench.records
 	$(BIN)/python -m bench.translate_vcf
+	$(BIN)/python -m bench.summary
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

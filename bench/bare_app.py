@@ -1,4 +1,4 @@
-"""The query bench's reference: a bare FastAPI app answering one constant Beacon-sized body.
+"""The HTTP benches' reference: a bare FastAPI app answering one constant body.
 
 It does what any FastAPI service pays for per request (routing, query-string parsing, dict
 to JSON) and nothing the gateway adds (validation, policy, the database). ``bench.query``
@@ -6,7 +6,13 @@ divides the gateway's Beacon throughput by this app's, both served by uvicorn wi
 settings as ``gateway serve`` (gateway/cli/serve.py): one process, uvicorn's default
 ``auto`` loop and HTTP implementation (uvloop and httptools when installed), no access log.
 
+By default it answers ``GET /beacon/g_variants`` with a ~1 KB Beacon body. With ``--body FILE``
+it answers ``GET PATH`` (``--path``) with exactly the bytes of FILE instead, as
+``--media-type``: ``bench.summary`` gives it the gateway's own signed ``$summary`` answer.
+
     python -m bench.bare_app --host 127.0.0.1 --port 8099
+    python -m bench.bare_app --body FILE --path '/fhir/Patient/ID/$summary' \\
+        [--media-type application/fhir+json]
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 # A realistic Beacon v2 count response for one sequence query (about 1 KB of JSON).
 _SCHEMA = {"entityType": "genomicVariant", "schema": "beacon-g_variant-v2.0.0"}
@@ -69,6 +76,17 @@ async def g_variants() -> dict[str, Any]:
     return RESPONSE
 
 
+def body_app(body: bytes, path: str, media_type: str) -> FastAPI:
+    """An app answering ``GET path`` with ``body`` as it is: no serialisation at all."""
+    bare = FastAPI(title="bench bare app", openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def constant() -> Response:
+        return Response(body, media_type=media_type)
+
+    bare.add_api_route(path, constant, methods=["GET"])
+    return bare
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bare_app",
@@ -77,10 +95,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--body", type=Path, help="answer with exactly these bytes")
+    parser.add_argument("--path", default="/body", help="where --body is served")
+    parser.add_argument("--media-type", default="application/fhir+json")
     args = parser.parse_args(argv)
+    served = (
+        app if args.body is None else body_app(args.body.read_bytes(), args.path, args.media_type)
+    )
     # Keep in step with gateway/cli/serve.py: same keyword arguments, defaults elsewhere.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_config=None, access_log=False, server_header=False
+        served,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
     )
     return 0
 

@@ -1,13 +1,18 @@
-"""A closed-loop HTTP/1.1 load generator, the fallback for ``bench.query`` when wrk is missing.
+"""A closed-loop HTTP/1.1 load generator, the fallback for the HTTP benches when wrk is missing.
 
 N connections each send one GET, read the whole answer, and send the next (keep-alive), for T
 seconds, cycling through a list of paths; latencies are taken from the end of a warm-up on.
-It speaks just enough HTTP/1.1 for uvicorn (Content-Length or chunked bodies) over raw asyncio
-streams, which costs far less per request than a full client; still, being Python it can
-become the bottleneck before a fast server does, so prefer wrk where it can be installed.
+``--header`` adds a header to every request (an ``Authorization: Bearer`` token). With
+``--bodies FILE`` the requests are POSTs to the one path instead, one per line of the file,
+each sent once (client assertions are single use): the run stops early when they run out, and
+the result says so (``exhausted``). It speaks just enough HTTP/1.1 for uvicorn (Content-Length
+or chunked bodies) over raw asyncio streams, which costs far less per request than a full
+client; still, being Python it can become the bottleneck before a fast server does, so prefer
+wrk where it can be installed.
 
     python -m bench.load --url http://127.0.0.1:8099 --path /beacon/g_variants \\
-        [--paths FILE] [--connections 16] [--duration 10] [--warmup 2] [--json]
+        [--paths FILE] [--header "Name: value"] [--bodies FILE [--content-type TYPE]]
+        [--connections 16] [--duration 10] [--warmup 2] [--json]
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class LoadResult:
     p99_ms: float
     errors: int
     tool: str = "bench.load"
+    exhausted: bool = False  # the once-only bodies ran out before the end
 
     @property
     def rate(self) -> float:
@@ -45,6 +51,29 @@ class LoadResult:
 class _Tally:
     latencies_ns: list[int] = field(default_factory=list)
     errors: int = 0
+
+
+@dataclass(slots=True)
+class _Requests:
+    """The requests to send: cycled (GET paths) or each sent once (POST bodies)."""
+
+    encoded: list[bytes]
+    once: bool
+    taken: int = 0
+
+    def first_index(self, connection: int) -> int:
+        if self.once:
+            return 0
+        return connection * max(1, len(self.encoded) // 64)  # spread connections over the list
+
+    def take(self, index: int) -> bytes | None:
+        """The request at ``index`` (cycling), or the next unsent one; None when all are sent."""
+        if not self.once:
+            return self.encoded[index % len(self.encoded)]
+        if self.taken == len(self.encoded):
+            return None
+        self.taken += 1
+        return self.encoded[self.taken - 1]
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -63,11 +92,23 @@ async def run_load(
     connections: int,
     duration: float,
     warmup: float = 0.0,
+    headers: Sequence[str] = (),
+    bodies: Sequence[str] | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
 ) -> LoadResult:
-    """Drive ``connections`` keep-alive connections for ``warmup + duration`` seconds."""
+    """Drive ``connections`` keep-alive connections for ``warmup + duration`` seconds.
+
+    With ``bodies``, POST each of them once to ``paths[0]`` instead of cycling GETs.
+    """
     if not paths:
         raise ValueError("no paths to request")
-    requests = [_request(host, port, path) for path in paths]
+    extra = "".join(f"{header}\r\n" for header in headers)
+    if bodies is None:
+        requests = _Requests([_request(host, port, path, extra) for path in paths], once=False)
+    else:
+        extra += f"Content-Type: {content_type}\r\n"
+        posts = [_request(host, port, paths[0], extra, body) for body in bodies]
+        requests = _Requests(posts, once=True)
     started = time.perf_counter_ns()
     measure_from = started + int(warmup * 1e9)
     stop_at = measure_from + int(duration * 1e9)
@@ -84,34 +125,39 @@ async def run_load(
         p50_ms=percentile(latencies, 0.50) / 1e6,
         p99_ms=percentile(latencies, 0.99) / 1e6,
         errors=tally.errors,
+        exhausted=requests.once and requests.taken == len(requests.encoded),
     )
 
 
-def _request(host: str, port: int, path: str) -> bytes:
+def _request(host: str, port: int, path: str, extra: str = "", body: str | None = None) -> bytes:
+    method, length = ("GET", "") if body is None else ("POST", f"Content-Length: {len(body)}\r\n")
     return (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench.load\r\n"
-        "Accept: application/json\r\n\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench.load\r\n"
+        f"Accept: application/json\r\n{extra}{length}\r\n{body or ''}"
     ).encode("ascii")
 
 
 async def _worker(
     host: str,
     port: int,
-    requests: list[bytes],
+    requests: _Requests,
     offset: int,
     measure_from: int,
     stop_at: int,
     tally: _Tally,
 ) -> None:
-    index = offset * max(1, len(requests) // 64)  # spread the connections over the list
+    index = requests.first_index(offset)
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     while time.perf_counter_ns() < stop_at:
         try:
             if writer is None or reader is None:
                 reader, writer = await asyncio.open_connection(host, port)
+            request = requests.take(index)
+            if request is None:
+                break
             sent = time.perf_counter_ns()
-            writer.write(requests[index % len(requests)])
+            writer.write(request)
             status, keep_alive = await _read_response(reader)
             done = time.perf_counter_ns()
         except (OSError, asyncio.IncompleteReadError, ValueError):
@@ -170,6 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT")
     parser.add_argument("--path", action="append", default=[], help="a path to request")
     parser.add_argument("--paths", type=Path, help="file with one path per line")
+    parser.add_argument(
+        "--header", action="append", default=[], help='"Name: value" on every request'
+    )
+    parser.add_argument(
+        "--bodies", type=Path, help="POST each line of this file once to the (first) path"
+    )
+    parser.add_argument("--content-type", default="application/x-www-form-urlencoded")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=0.0)
@@ -181,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = list(args.path)
     if args.paths:
         paths += [line for line in args.paths.read_text().splitlines() if line]
+    bodies = None
+    if args.bodies:
+        bodies = [line for line in args.bodies.read_text().splitlines() if line]
     result = _run(
         run_load(
             target.hostname,
@@ -189,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             connections=args.connections,
             duration=args.duration,
             warmup=args.warmup,
+            headers=args.header,
+            bodies=bodies,
+            content_type=args.content_type,
         )
     )
     if args.json:
@@ -197,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{result.rate:,.0f} req/s  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
             f"  ({result.requests:,} requests, {result.errors} errors)"
+            + ("  (the bodies ran out before the end)" if result.exhausted else "")
         )
     return 0
 

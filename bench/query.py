@@ -25,16 +25,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +38,6 @@ import httpx
 from bench import (
     GATEWAY,
     PYTHON,
-    ROOT,
     BenchError,
     cache_dir,
     fresh_postgres,
@@ -56,8 +50,8 @@ from bench import (
 )
 from bench.load import LoadResult
 from bench.make_vcf import cached
+from bench.serving import Load, load_tool, measure, serving
 
-HOST = "127.0.0.1"
 STORE_SAMPLES = 16
 QUERIES = 2_000
 MISS_SHARE = 0.1
@@ -65,41 +59,6 @@ GOAL_THROUGHPUT = 0.5
 GOAL_LATENCY = 2.0
 BARE_PATH = "/beacon/g_variants"
 CEILING_LABEL = "FastAPI + one raw indexed query (ceiling)"
-# wrk runs this per thread: cycle through the paths file, then print one machine-readable line.
-WRK_SCRIPT = """\
-local paths = {}
-local next_index = 1
-
-function init(args)
-  for line in io.lines(args[1]) do
-    if #line > 0 then paths[#paths + 1] = line end
-  end
-end
-
-function request()
-  local path = paths[next_index]
-  next_index = next_index % #paths + 1
-  return wrk.format("GET", path)
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.status + e.timeout))
-end
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Load:
-    """How every measurement is taken."""
-
-    tool: str
-    connections: int
-    duration: float
-    warmup: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +77,7 @@ class StoreRows:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    load = Load(_load_tool(args.load), args.connections, args.duration, args.warmup)
+    load = Load(load_tool(args.load, "bench.query"), args.connections, args.duration, args.warmup)
     print(
         f"query bench: {load.tool}, {load.connections} connections, {load.duration:g} s per "
         f"measurement after {load.warmup:g} s warm-up, {QUERIES:,} query paths "
@@ -127,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The bare app ignores the query string; it gets the same request lines all the same.
     sample_paths = _query_paths(cached(args.small, STORE_SAMPLES), args.small)
-    with _serving([PYTHON, "-m", "bench.bare_app"], dict(os.environ), BARE_PATH) as base:
-        bare = _measure(load, base, sample_paths)
+    with serving([PYTHON, "-m", "bench.bare_app"], dict(os.environ), BARE_PATH) as served:
+        bare = measure(load, served.base, sample_paths)
     _print_row(Row("bare FastAPI app (reference)", bare), bare)
     failures: list[str] = []
     missing = gateway_missing()
@@ -189,14 +148,14 @@ def _store_rows(backend: str, size: int, load: Load, reuse: bool, failures: list
     try:
         command = [PYTHON, "-m", "bench.ceiling_app", "--database-url", url]
         # Ready once a real look-up answers: the lifespan has opened the pool by then.
-        with _serving(command, dict(os.environ), paths[0]) as base:
-            _check(base, paths, "ceiling")
-            ceiling = Row(CEILING_LABEL, _measure(load, base, paths))
+        with serving(command, dict(os.environ), paths[0]) as served:
+            _check(served.base, paths, "ceiling")
+            ceiling = Row(CEILING_LABEL, measure(load, served.base, paths))
     except BenchError as exc:
         failures.append(f"{backend}, {size:,} variants, ceiling app: {exc}")
-    with _serving([GATEWAY, "serve"], gateway_env(url), "/health") as base:
-        _check(base, paths)
-        result = _measure(load, base, paths)
+    with serving([GATEWAY, "serve"], gateway_env(url), "/health") as served:
+        _check(served.base, paths)
+        result = measure(load, served.base, paths)
     return StoreRows(Row(f"gateway, {name}, {size:,} variants", result), ceiling)
 
 
@@ -272,153 +231,6 @@ def _check(base: str, paths: list[str], server: str = "") -> None:
 def _exists(body: object) -> bool:
     summary = body.get("responseSummary", {}) if isinstance(body, dict) else {}
     return bool(summary.get("exists")) if isinstance(summary, dict) else False
-
-
-def _measure(load: Load, base: str, paths: list[str]) -> LoadResult:
-    paths_file = cache_dir() / "query-paths.txt"
-    paths_file.write_text("\n".join(paths) + "\n", encoding="ascii")
-    if load.tool == "wrk":
-        if load.warmup:
-            _wrk(load, base, paths_file, load.warmup)
-        return _wrk(load, base, paths_file, load.duration)
-    output = run(
-        [
-            PYTHON,
-            "-m",
-            "bench.load",
-            "--url",
-            base,
-            "--paths",
-            str(paths_file),
-            "--connections",
-            str(load.connections),
-            "--duration",
-            str(load.duration),
-            "--warmup",
-            str(load.warmup),
-            "--json",
-        ],
-        timeout=load.duration * 3 + 60,
-    )
-    fields = json.loads(output)
-    return LoadResult(
-        fields["requests"],
-        fields["seconds"],
-        fields["p50_ms"],
-        fields["p99_ms"],
-        fields["errors"],
-        "bench.load",
-    )
-
-
-def _wrk(load: Load, base: str, paths_file: Path, seconds: float) -> LoadResult:
-    script = cache_dir() / "query-paths.lua"
-    script.write_text(WRK_SCRIPT, encoding="utf-8")
-    output = run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{load.connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            base,
-            "--",
-            str(paths_file),
-        ],
-        timeout=seconds * 3 + 60,
-    )
-    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
-    if line is None:
-        raise BenchError(f"wrk printed no summary: {output[-300:]}")
-    fields = json.loads(line.removeprefix("BENCH "))
-    return LoadResult(
-        fields["requests"],
-        fields["duration_us"] / 1e6,
-        fields["p50_us"] / 1e3,
-        fields["p99_us"] / 1e3,
-        fields["errors"],
-        "wrk",
-    )
-
-
-def _load_tool(preference: str) -> str:
-    """``wrk`` when it is (or, as root, can be made) available; else the Python fallback."""
-    if preference == "python":
-        return "python"
-    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        print("wrk not found: apt-get install -y wrk…", file=sys.stderr, flush=True)
-        for command in (
-            ["apt-get", "install", "-y", "wrk"],
-            ["apt-get", "update"],
-            ["apt-get", "install", "-y", "wrk"],
-        ):
-            done = subprocess.run(command, capture_output=True, timeout=600, check=False)
-            if command[1] == "install" and done.returncode == 0:
-                break
-    if shutil.which("wrk"):
-        return "wrk"
-    if preference == "wrk":
-        raise SystemExit("bench.query: wrk is not installed and could not be installed")
-    return "python"
-
-
-@contextmanager
-def _serving(command: list[str], env: dict[str, str], ready_path: str) -> Iterator[str]:
-    """Run a server on a free loopback port until the block ends (also on error)."""
-    port = _free_port()
-    log_path = cache_dir() / f"server-{Path(command[0]).name}-{port}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [*command, "--host", HOST, "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(server, f"http://{HOST}:{port}{ready_path}", log_path)
-            yield f"http://{HOST}:{port}"
-        finally:
-            _stop(server)
-    log_path.unlink(missing_ok=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_ready(
-    server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 120
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchError(f"server exited {server.returncode}: {_tail(log_path)}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"server not ready at {url} after {timeout:g} s: {_tail(log_path)}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-def _tail(path: Path) -> str:
-    return " | ".join(path.read_text(errors="replace").strip().splitlines()[-5:])
 
 
 def _print_growth(small: LoadResult, large: LoadResult, small_size: int, large_size: int) -> None:

@@ -14,11 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.domain.records import CLINICAL_LISTS, ICD10, PatientRecord
 
-__all__ = ["StoredRecord", "current_records", "diagnosis_codes", "merge_records", "source_order"]
+__all__ = [
+    "RecordVersion",
+    "StoredRecord",
+    "current_records",
+    "diagnosis_codes",
+    "merge_records",
+    "source_order",
+]
 
 _LISTS = (*CLINICAL_LISTS, "notes")
 
@@ -40,6 +47,22 @@ class StoredRecord:
         return self.order, self.arrival
 
 
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """A stored record without its content: enough to tell which records are current."""
+
+    stream: tuple[str, str]  # (profile, source key)
+    order: str
+    arrival: int
+
+    @property
+    def rank(self) -> tuple[str, int]:
+        return self.order, self.arrival
+
+
+_Stored = TypeVar("_Stored", StoredRecord, RecordVersion)
+
+
 def source_order(source_date: str | None) -> str:
     """A string that sorts source dates in time: UTC to the microsecond; a partial date sorts
     at its start (``2023-05`` as 1 May 2023, 00:00 UTC); no date sorts before any date."""
@@ -53,9 +76,9 @@ def source_order(source_date: str | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def current_records(stored: Iterable[StoredRecord]) -> list[StoredRecord]:
+def current_records(stored: Iterable[_Stored]) -> list[_Stored]:
     """The current record of each stream, oldest first (newest last)."""
-    newest: dict[tuple[str, str], StoredRecord] = {}
+    newest: dict[tuple[str, str], _Stored] = {}
     for item in stored:
         held = newest.get(item.stream)
         if held is None or item.rank > held.rank:

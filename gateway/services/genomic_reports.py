@@ -185,13 +185,17 @@ class GenomicReportService:
         await self._log(who, "search-type", patient_id, "DiagnosticReport", release.genomics)
         return found
 
-    async def reports(self, patient_id: str) -> list[Json]:
+    async def reports(
+        self, patient_id: str, connection: AsyncConnection | None = None
+    ) -> list[Json]:
         """The patient's genomic reports (none when the patient is unknown); the caller has
-        decided consent."""
+        decided consent, possibly in the read ``connection`` it passes."""
+        if connection is None:
+            async with self._database.read() as own:
+                return await self.reports(patient_id, own)
         subject = {"reference": f"Patient/{patient_id}"}
-        async with self._database.read() as connection:
-            identifiers = await PatientRepository(connection).identifiers_of(patient_id)
-            rows = await GenomicReportRepository(connection).reports_for(identifiers)
+        identifiers = await PatientRepository(connection).identifiers_of(patient_id)
+        rows = await GenomicReportRepository(connection).reports_for(identifiers)
         return [report_resource(row, subject, f"{self._base}/fhir/Observation") for row in rows]
 
     async def observations(

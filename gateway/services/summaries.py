@@ -8,7 +8,9 @@ is in the audit log with the requester, its purpose and the reason.
 
 Signed documents are kept per patient version (the current records, the genomic reports and
 the withheld sections): canonicalising and signing ~100 KB costs milliseconds, and a summary
-asked twice without a change in between is the same document.
+asked twice without a change in between is the same document. A summary request reads in one
+connection, and reads (and decodes) the stored records' content only when no signed document
+is kept for them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import asyncio
 from dataclasses import dataclass
 
 from cachetools import LRUCache
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.records import Identifier, PatientRecord, Section
 from gateway.domain.requester import Requester
-from gateway.domain.summary import StoredRecord, current_records, merge_records
+from gateway.domain.summary import RecordVersion, StoredRecord, current_records, merge_records
 from gateway.errors import NotFound
 from gateway.fhir.datatypes import Json
 from gateway.fhir.resources import patient as patient_resource
@@ -46,6 +49,18 @@ class _Read:
     release: Release
 
 
+@dataclass(frozen=True, slots=True)
+class _SummaryRead:
+    """What a permitted summary request read: the signed document kept for this version, or
+    else the current records' content to build it from."""
+
+    release: Release
+    key: DocumentKey
+    reports: list[Json]
+    signed: Json | None
+    records: list[PatientRecord]
+
+
 class SummaryService:
     def __init__(
         self,
@@ -69,25 +84,14 @@ class SummaryService:
 
         :raises NotFound: no such patient, or the citizen's consent does not permit it.
         """
-        read = await self._read(patient_id, who, "operation", "Bundle")
-        reports = (
-            await self._genomics.reports(patient_id)
-            if read.release.genomics.permit and Section.RESULTS not in read.release.withheld
-            else []
-        )
-        current = current_records(read.stored)
-        key: DocumentKey = (
-            patient_id,
-            tuple(item.arrival for item in current),
-            tuple(report["id"] for report in reports),
-            read.release.withheld,
-        )
-        signed = self._signed.get(key)
+        read = await self._read_summary(patient_id, who)
+        signed = read.signed
         if signed is None:
-            record = merge_records([item.record for item in current])
-            document = self._records.document(record, patient_id, reports, read.release.withheld)
+            record = merge_records(read.records)
+            withheld = read.release.withheld
+            document = self._records.document(record, patient_id, read.reports, withheld)
             signed = await asyncio.to_thread(self._keys.sign, document)
-            self._signed[key] = signed
+            self._signed[read.key] = signed
         await self._log(who, "operation", patient_id, f"Bundle/{signed['id']}", read.release)
         return signed
 
@@ -121,6 +125,45 @@ class SummaryService:
             return []
         await self._log(who, "search-type", found, f"Patient/{found}", release)
         return [_patient_json(stored, found)]
+
+    async def _read_summary(self, patient_id: str, who: Requester) -> _SummaryRead:
+        """The current records, the consent decision and the genomic reports, in one read.
+
+        :raises NotFound: no such patient, or consent does not permit it (audited).
+        """
+        async with self._database.read() as connection:
+            current = current_records(await PatientRepository(connection).versions(patient_id))
+            if not current:
+                raise NotFound(_NOT_FOUND)
+            release = await self._gate.release(connection, patient_id, who)
+            read = None
+            if release.summary.permit:
+                read = await self._permitted(connection, patient_id, current, release)
+        if read is None:
+            await self._refused(who, "operation", patient_id, "Bundle", release)
+            raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
+        return read
+
+    async def _permitted(
+        self,
+        connection: AsyncConnection,
+        patient_id: str,
+        current: list[RecordVersion],
+        release: Release,
+    ) -> _SummaryRead:
+        genomics = release.genomics.permit and Section.RESULTS not in release.withheld
+        reports = await self._genomics.reports(patient_id, connection) if genomics else []
+        key: DocumentKey = (
+            patient_id,
+            tuple(item.arrival for item in current),
+            tuple(report["id"] for report in reports),
+            release.withheld,
+        )
+        signed = self._signed.get(key)
+        records: list[PatientRecord] = []
+        if signed is None:
+            records = await PatientRepository(connection).contents(current)
+        return _SummaryRead(release, key, reports, signed, records)
 
     async def _read(self, patient_id: str, who: Requester, interaction: str, what: str) -> _Read:
         async with self._database.read() as connection:

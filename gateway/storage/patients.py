@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.records import Identifier, PatientRecord, Sex
-from gateway.domain.summary import StoredRecord, source_order
+from gateway.domain.summary import RecordVersion, StoredRecord, source_order
 from gateway.storage.tables import (
     patient_diagnoses,
     patient_identifiers,
@@ -136,6 +136,32 @@ class PatientRepository:
             )
             for row in await self._db.execute(query)
         ]
+
+    async def versions(self, patient_id: str) -> list[RecordVersion]:
+        """The patient's stored records without their content (nothing to decode)."""
+        query = (
+            select(
+                patient_records.c.id,
+                patient_records.c.profile,
+                patient_records.c.source_key,
+                patient_records.c.source_order,
+            )
+            .where(patient_records.c.patient_id == patient_id)
+            .order_by(patient_records.c.id)
+        )
+        return [
+            RecordVersion((row.profile, row.source_key), row.source_order, row.id)
+            for row in await self._db.execute(query)
+        ]
+
+    async def contents(self, versions: Sequence[RecordVersion]) -> list[PatientRecord]:
+        """The content of these stored records, in the order given (stored records are never
+        changed or removed, so a version read earlier is still there)."""
+        query = select(patient_records.c.id, patient_records.c.record).where(
+            patient_records.c.id.in_([version.arrival for version in versions])
+        )
+        found = {row.id: row.record for row in await self._db.execute(query)}
+        return [decode_record(found[version.arrival]) for version in versions]
 
     async def get(self, patient_id: str) -> PatientRow | None:
         row = (await self._db.execute(select(patients).where(patients.c.id == patient_id))).first()

@@ -157,6 +157,19 @@ def test_a_newer_version_supersedes_and_an_older_one_does_not(client):
     assert problem_codes(summary) == ["C44.3", "C50.4", "C61"]
 
 
+def test_a_summary_asked_before_a_newer_version_is_not_served_again_after_it(client):
+    location = push(client, RECORD).headers["location"]
+    summary_path = f"/fhir/Patient/{location.rsplit('/', 1)[1]}/$summary"
+    first = client.get(summary_path).json()
+    assert client.get(summary_path).json() == first  # the kept signed document
+    newer = "29/05/2024 09:00:00"
+    outcome(push(client, version(newer, diagnosis_row(newer, "C61"))), 201)
+    after = client.get(summary_path).json()
+    assert problem_codes(first) == ["C44.3", "C50.4"]
+    assert problem_codes(after) == ["C44.3", "C50.4", "C61"]
+    assert after["id"] != first["id"]
+
+
 def test_an_unknown_profile_is_a_400_outcome_naming_the_installed_ones(client):
     body = outcome(push(client, RECORD, profile="xx-nothing"), 400)
     assert "unknown profile 'xx-nothing'" in body["issue"][0]["diagnostics"]

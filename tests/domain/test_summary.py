@@ -8,6 +8,7 @@ import pytest
 
 from gateway.domain.records import ICD10, Code, Concept, Identifier, PatientRecord, Problem
 from gateway.domain.summary import (
+    RecordVersion,
     StoredRecord,
     current_records,
     diagnosis_codes,
@@ -62,6 +63,17 @@ def test_each_stream_keeps_its_own_current_record_oldest_first():
 def test_the_same_key_under_two_profiles_is_two_streams():
     one, two = dated("2024-03-01"), dated("2024-01-01")
     assert len(current_records([stored(one, "k", 1, "a"), stored(two, "k", 2, "b")])) == 2
+
+
+def test_versions_without_content_pick_the_same_current_records():
+    stored_records = [
+        stored(dated("2024-02-01"), "k", 1),
+        stored(dated("2023-01-01"), "k", 2),
+        stored(dated("2024-01-01"), "other", 3),
+    ]
+    versions = [RecordVersion(s.stream, s.order, s.arrival) for s in stored_records]
+    assert [v.arrival for v in current_records(versions)] == [3, 1]
+    assert [s.arrival for s in current_records(stored_records)] == [3, 1]
 
 
 def test_merge_takes_the_patient_from_the_newest_and_joins_the_lists():
