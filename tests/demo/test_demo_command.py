@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
 from gateway.demo.records import demo_records
 from gateway.settings import Settings
-from tests.api.conftest import gateway
+from tests.api.conftest import node_headers
 from tests.cli.test_ingest_command import command, environment
 from tests.support.fhir_validation import document_errors
 
@@ -37,8 +40,11 @@ def test_demo_loads_records_once_and_the_summary_and_beacon_answer(
     example = next(line for line in first if line.startswith("example citizen: "))
     identifier = example.removeprefix("example citizen: ")
 
-    with gateway(settings) as client:
-        summary = client.get("/fhir/Patient/$summary", params={"identifier": identifier})
+    with TestClient(create_app(settings)) as client:
+        node = node_headers(client, settings)  # the Beacon itself is open (no node token there)
+        summary = client.get(
+            "/fhir/Patient/$summary", params={"identifier": identifier}, headers=node
+        )
         assert summary.status_code == 200
         assert document_errors(summary.json()) == []
         asthma = client.get("/beacon/individuals", params={"filters": "ICD10:J45"})
