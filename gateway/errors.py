@@ -80,11 +80,8 @@ class TooLarge(BadRequest):
     status = 413
 
 
-class Unauthorized(GatewayError):
-    """``challenge`` is the ``WWW-Authenticate`` value (RFC 6750 §3) the caller gets."""
-
-    code = "unauthorized"
-    status = 401
+class _Challenged(GatewayError):
+    """An error whose answer carries ``challenge`` as ``WWW-Authenticate`` (RFC 6750 §3)."""
 
     def __init__(self, message: str, challenge: str | None = None) -> None:
         super().__init__(message)
@@ -93,6 +90,11 @@ class Unauthorized(GatewayError):
     @property
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": self.challenge} if self.challenge else {}
+
+
+class Unauthorized(_Challenged):
+    code = "unauthorized"
+    status = 401
 
 
 class OAuthError(GatewayError):
@@ -117,17 +119,9 @@ class Conflict(GatewayError):
     status = 409
 
 
-class Forbidden(GatewayError):
+class Forbidden(_Challenged):
     code = "forbidden"
     status = 403
-
-    def __init__(self, message: str, challenge: str | None = None) -> None:
-        super().__init__(message)
-        self.challenge = challenge
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
 
 
 class TooManyRequests(GatewayError):

@@ -121,7 +121,7 @@ class SummaryService:
                 return []
             release = await self._gate.release(connection, found, who)
         if not release.summary.permit:
-            await self._refused(who, "search-type", found, "Patient", release)
+            await self._log(who, "search-type", found, "Patient", release)
             return []
         await self._log(who, "search-type", found, f"Patient/{found}", release)
         return [_patient_json(stored, found)]
@@ -140,7 +140,7 @@ class SummaryService:
             if release.summary.permit:
                 read = await self._permitted(connection, patient_id, current, release)
         if read is None:
-            await self._refused(who, "operation", patient_id, "Bundle", release)
+            await self._log(who, "operation", patient_id, "Bundle", release)
             raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
         return read
 
@@ -172,7 +172,7 @@ class SummaryService:
                 raise NotFound(_NOT_FOUND)
             release = await self._gate.release(connection, patient_id, who)
         if not release.summary.permit:
-            await self._refused(who, interaction, patient_id, what, release)
+            await self._log(who, interaction, patient_id, what, release)
             raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
         return _Read(stored, release)
 
@@ -186,27 +186,18 @@ class SummaryService:
     async def _log(
         self, who: Requester, interaction: str, patient_id: str, what: str, release: Release
     ) -> None:
+        """The access in the patient's log: permitted, or refused by consent, and why."""
+        permitted = release.summary.permit
         await self._audit.record(
             interaction,
-            "success",
+            "success" if permitted else "minor-failure",
             patient_id=patient_id,
             what=what,
             agent=who.agent,
             purpose=who.purpose,
-            description=f"permitted: {release.reason}",
-        )
-
-    async def _refused(
-        self, who: Requester, interaction: str, patient_id: str, what: str, release: Release
-    ) -> None:
-        await self._audit.record(
-            interaction,
-            "minor-failure",
-            patient_id=patient_id,
-            what=what,
-            agent=who.agent,
-            purpose=who.purpose,
-            description=f"refused by consent: {release.summary.reason}",
+            description=f"permitted: {release.reason}"
+            if permitted
+            else f"refused by consent: {release.summary.reason}",
         )
 
 
