@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from standardwebhooks import Webhook
 
 from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
 from tests.api.conftest import SMALL_MANIFEST, SMALL_VCF, node_headers, serving
+from tests.support.consent import signed as webhook_headers
 from tests.support.fhir_validation import parse_with_fhir_resources, validate_resource
 
 KVNR = "http://fhir.de/sid/gkv/kvid-10"
@@ -49,15 +49,8 @@ def event(kind: str, value: str = "A123456780", **data: Any) -> bytes:
 def signed(
     body: bytes, secret: str = NEW_SECRET, webhook_id: str | None = None, at: datetime | None = None
 ) -> dict[str, str]:
-    moment = at or datetime.now(UTC)
-    webhook_id = webhook_id or f"msg_{os.urandom(6).hex()}"
-    signature = Webhook(secret).sign(webhook_id, moment, body.decode())
-    return {
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": signature,
-        "content-type": "application/json",
-    }
+    """The portal's headers for ``body``, signed with this module's current secret."""
+    return webhook_headers(body, secret, webhook_id, at)
 
 
 def post(client: TestClient, body: bytes, headers: dict[str, str]) -> Any:
