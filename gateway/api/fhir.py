@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gateway.api.auth import authorized
 from gateway.api.deps import Services, ServicesDep
-from gateway.api.rendering import FHIRBody
+from gateway.api.rendering import FHIRBody, SignedFHIRBody
 from gateway.domain.records import Identifier
 from gateway.domain.requester import Requester
 from gateway.errors import BadRequest
@@ -53,15 +53,16 @@ async def metadata(found: ServicesDep) -> FHIRBody:
 @router.get("/Patient/$summary", summary="IPS document for the patient with this identifier")
 async def summary_by_identifier(
     found: ServicesDep, who: ReadsPatient, identifier: IdentifierQuery = None
-) -> FHIRBody:
+) -> SignedFHIRBody:
     if identifier is None:
         raise BadRequest("$summary at type level needs identifier=system|value")
-    return FHIRBody(await found.summaries.summary_for(parse_identifier(identifier), who))
+    signed = await found.summaries.summary_for(parse_identifier(identifier), who)
+    return SignedFHIRBody(signed.body)
 
 
 @router.get("/Patient/{patient_id}/$summary", summary="IPS document for a stored patient")
-async def summary(found: ServicesDep, who: ReadsPatient, patient_id: PatientId) -> FHIRBody:
-    return FHIRBody(await found.summaries.summary(patient_id, who))
+async def summary(found: ServicesDep, who: ReadsPatient, patient_id: PatientId) -> SignedFHIRBody:
+    return SignedFHIRBody((await found.summaries.summary(patient_id, who)).body)
 
 
 @router.get("/Patient/{patient_id}", summary="Read a Patient")

@@ -27,3 +27,9 @@ class FHIRBody(JSONBody):
     """FHIR JSON (``application/fhir+json``), as FHIR R4's RESTful API names it."""
 
     media_type = "application/fhir+json"
+
+
+class SignedFHIRBody(Response):
+    """A signed FHIR document, sent as the exact bytes that were signed."""
+
+    media_type = "application/fhir+json"

@@ -14,7 +14,7 @@ a grant of the summary covers its sections, a restriction of a section removes o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ __all__ = [
     "DirectiveKind",
     "decide",
     "research_permitted",
+    "settled_until",
 ]
 
 # v3 PurposeOfUse codes the gateway understands (eHDSI TREATMENT/EMERGENCY map to TREAT/ETREAT).
@@ -117,6 +118,13 @@ def decide(
                 verdict, f"{directive.kind.value} recorded {directive.recorded:%Y-%m-%d}"
             )
     return _by_default(defaults, request)
+
+
+def settled_until(directives: Iterable[Directive], at: datetime) -> datetime | None:
+    """Until when decisions made ``at`` hold by the clock alone: the next start or end of a
+    directive's period (None: no period starts or ends later)."""
+    moments = (m for d in directives for m in (d.start, d.end) if m is not None and m > at)
+    return min(moments, default=None)
 
 
 def _speaks(directive: Directive, request: AccessRequest) -> bool | None:

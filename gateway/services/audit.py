@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.domain.audit import verify_chain
 from gateway.fhir.audit import audit_event
 from gateway.fhir.datatypes import Json, instant
-from gateway.storage.audit import AuditRepository
+from gateway.storage.audit import AuditEntry, AuditRepository
+from gateway.storage.audit_writer import AuditWriter
 from gateway.storage.database import Database
 
 __all__ = ["UNAUTHENTICATED", "AuditService", "ChainReport"]
@@ -35,6 +36,7 @@ class AuditService:
     def __init__(self, database: Database, observer: str) -> None:
         self._database = database
         self._observer = observer
+        self._writer = AuditWriter(database)
 
     async def record(
         self,
@@ -49,7 +51,8 @@ class AuditService:
         within: AsyncConnection | None = None,
     ) -> None:
         """Append one AuditEvent: inside ``within``, the write transaction of the access it
-        records (both commit or neither does), else in a transaction of its own."""
+        records (both commit or neither does), else in the next group commit (returns once
+        committed)."""
         now = datetime.now(UTC)
         event = audit_event(
             resource_id=str(uuid.uuid4()),
@@ -63,12 +66,11 @@ class AuditService:
             purpose=purpose,
             description=description,
         )
-        content: bytes = jcs.canonicalize(event)
+        entry = AuditEntry(now, patient_id, jcs.canonicalize(event))
         if within is not None:
-            await AuditRepository(within).append(now, patient_id, content)
+            await AuditRepository(within).append_many([entry])
             return
-        async with self._database.write() as connection:
-            await AuditRepository(connection).append(now, patient_id, content)
+        await self._writer.append(entry)
 
     async def events(self, patient_id: str, offset: int, limit: int) -> tuple[list[Json], int]:
         async with self._database.read() as connection:

@@ -23,7 +23,9 @@ from gateway.domain.consent import (
     AccessRequest,
     ConsentDefaults,
     Decision,
+    Directive,
     decide,
+    settled_until,
 )
 from gateway.domain.records import Identifier
 from gateway.domain.requester import Requester
@@ -45,6 +47,7 @@ class Release:
     summary: Decision
     withheld: frozenset[Section]
     genomics: Decision
+    settled_until: datetime | None = None  # the clock alone changes nothing before then
 
     @property
     def reason(self) -> str:
@@ -63,11 +66,12 @@ class ConsentGate:
         """The decisions for one patient and one requester, read now."""
         patients = PatientRepository(connection)
         row = await patients.get(patient_id)
-        identifiers = await patients.identifiers_of(patient_id)
-        ask = await self._asker(connection, identifiers, row.country if row else None, requester)
+        directives = await self._directives(connection, await patients.identifiers_of(patient_id))
+        now = datetime.now(UTC)
+        ask = self._asker(directives, row.country if row else None, requester, now)
         summary = ask(SUMMARY)
         withheld = frozenset(s for s in Section if not ask(f"{SECTION_PREFIX}{s.value}").permit)
-        return Release(summary, withheld, ask(GENOMICS))
+        return Release(summary, withheld, ask(GENOMICS), settled_until(directives, now))
 
     async def genomics(
         self, connection: AsyncConnection, citizen: Identifier, requester: Requester
@@ -75,20 +79,24 @@ class ConsentGate:
         """Whether the genomic data of ``citizen`` (a sample manifest's link) may go to
         ``requester``; the citizen's country comes from the identifier system."""
         country = self._profiles.country_of(citizen.system)
-        ask = await self._asker(connection, [citizen], country, requester)
-        return ask(GENOMICS)
+        directives = await self._directives(connection, [citizen])
+        return self._asker(directives, country, requester, datetime.now(UTC))(GENOMICS)
 
-    async def _asker(
+    @staticmethod
+    async def _directives(
+        connection: AsyncConnection, identifiers: Sequence[Identifier]
+    ) -> list[Directive]:
+        found = await ConsentRepository(connection).for_citizens(identifiers)
+        return [d for group in found.values() for d in group]
+
+    def _asker(
         self,
-        connection: AsyncConnection,
-        identifiers: Sequence[Identifier],
+        directives: Sequence[Directive],
         country: str | None,
         requester: Requester,
+        now: datetime,
     ) -> Callable[[str], Decision]:
-        found = await ConsentRepository(connection).for_citizens(identifiers)
-        directives = [d for group in found.values() for d in group]
         defaults = self._defaults(country or self._fallback)
-        now = datetime.now(UTC)
 
         def ask(category: str) -> Decision:
             request = AccessRequest(requester.country, requester.purpose, category, now)

@@ -7,17 +7,23 @@ tells the requester that a restriction exists (EHDS Art. 8). Every read, permitt
 is in the audit log with the requester, its purpose and the reason.
 
 Signed documents are kept per patient version (the current records, the genomic reports and
-the withheld sections): canonicalising and signing ~100 KB costs milliseconds, and a summary
-asked twice without a change in between is the same document. A summary request reads in one
-connection, and reads (and decodes) the stored records' content only when no signed document
-is kept for them.
+the withheld sections), as the exact bytes that are sent: canonicalising and signing ~100 KB
+costs milliseconds, and a summary asked twice without a change in between is the same
+document. The consent decision is kept too, per patient and per requesting country and
+purpose, together with a fingerprint of everything it and the document were made of
+(:mod:`gateway.storage.summary_state`). Each request reads that fingerprint afresh, in one
+statement: a new record, a consent event or a genomic report changes it, and so does the
+clock reaching the start or end of a consent period, so nothing kept outlives what it was
+decided on, in this process or after a write by another.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+import orjson
 from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,13 +40,25 @@ from gateway.services.keys import KeyService
 from gateway.services.records import RecordService
 from gateway.storage.database import Database
 from gateway.storage.patients import PatientRepository
+from gateway.storage.summary_state import SummaryState, summary_state
 
-__all__ = ["SummaryService"]
+__all__ = ["SignedSummary", "SummaryService"]
 
 _CACHED_DOCUMENTS = 512
 _NOT_FOUND = "no such patient"
 
+_CACHED_DECISIONS = 4096
+
 DocumentKey = tuple[str, tuple[int, ...], tuple[str, ...], frozenset[Section]]
+DecisionKey = tuple[str, str, str]  # the patient, the requesting country, the purpose
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSummary:
+    """A summary document as it leaves: its Bundle id and the exact bytes that were signed."""
+
+    id: str
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +68,28 @@ class _Read:
 
 
 @dataclass(frozen=True, slots=True)
+class _Decided:
+    """A consent decision and the document it released, valid while ``state`` is current."""
+
+    state: SummaryState
+    release: Release
+    document: DocumentKey | None
+
+    def holds(self, state: SummaryState, now: datetime) -> bool:
+        settled = self.release.settled_until
+        return state == self.state and (settled is None or now < settled)
+
+
+@dataclass(frozen=True, slots=True)
 class _SummaryRead:
-    """What a permitted summary request read: the signed document kept for this version, or
-    else the current records' content to build it from."""
+    """What a summary request read: the decision, and for a permitted one the signed
+    document kept for this version, or else the content to build it from."""
 
     release: Release
-    key: DocumentKey
-    reports: list[Json]
-    signed: Json | None
-    records: list[PatientRecord]
+    key: DocumentKey | None = None
+    reports: list[Json] = field(default_factory=list)
+    signed: SignedSummary | None = None
+    records: list[PatientRecord] = field(default_factory=list)
 
 
 class SummaryService:
@@ -77,9 +108,10 @@ class SummaryService:
         self._genomics = genomics
         self._keys = keys
         self._audit = audit
-        self._signed: LRUCache[DocumentKey, Json] = LRUCache(maxsize=_CACHED_DOCUMENTS)
+        self._signed: LRUCache[DocumentKey, SignedSummary] = LRUCache(_CACHED_DOCUMENTS)
+        self._decided: LRUCache[DecisionKey, _Decided] = LRUCache(_CACHED_DECISIONS)
 
-    async def summary(self, patient_id: str, who: Requester) -> Json:
+    async def summary(self, patient_id: str, who: Requester) -> SignedSummary:
         """The patient's current summary document as ``who`` may see it, signed.
 
         :raises NotFound: no such patient, or the citizen's consent does not permit it.
@@ -90,12 +122,13 @@ class SummaryService:
             record = merge_records(read.records)
             withheld = read.release.withheld
             document = self._records.document(record, patient_id, read.reports, withheld)
-            signed = await asyncio.to_thread(self._keys.sign, document)
-            self._signed[read.key] = signed
-        await self._log(who, "operation", patient_id, f"Bundle/{signed['id']}", read.release)
+            signed = await asyncio.to_thread(self._sign, document)
+            if read.key is not None:
+                self._signed[read.key] = signed
+        await self._log(who, "operation", patient_id, f"Bundle/{signed.id}", read.release)
         return signed
 
-    async def summary_for(self, identifier: Identifier, who: Requester) -> Json:
+    async def summary_for(self, identifier: Identifier, who: Requester) -> SignedSummary:
         """:raises NotFound: no patient has that identifier, or consent does not permit it:
         the same answer for both (the value is not echoed)."""
         return await self.summary(await self._find(identifier), who)
@@ -127,22 +160,44 @@ class SummaryService:
         return [_patient_json(stored, found)]
 
     async def _read_summary(self, patient_id: str, who: Requester) -> _SummaryRead:
-        """The current records, the consent decision and the genomic reports, in one read.
+        """The consent decision and what the document is made of, in one read: only the
+        fingerprint when a decision and a document are kept for it.
 
         :raises NotFound: no such patient, or consent does not permit it (audited).
         """
+        decision_key = (patient_id, who.country, who.purpose)
         async with self._database.read() as connection:
-            current = current_records(await PatientRepository(connection).versions(patient_id))
-            if not current:
+            state = await summary_state(connection, patient_id)
+            if state is None:
                 raise NotFound(_NOT_FOUND)
-            release = await self._gate.release(connection, patient_id, who)
-            read = None
-            if release.summary.permit:
-                read = await self._permitted(connection, patient_id, current, release)
-        if read is None:
-            await self._log(who, "operation", patient_id, "Bundle", release)
+            read = self._kept(decision_key, state)
+            if read is None:
+                read = await self._fresh(connection, patient_id, who)
+                self._decided[decision_key] = _Decided(state, read.release, read.key)
+        if not read.release.summary.permit:
+            await self._log(who, "operation", patient_id, "Bundle", read.release)
             raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
         return read
+
+    def _kept(self, decision_key: DecisionKey, state: SummaryState) -> _SummaryRead | None:
+        decided = self._decided.get(decision_key)
+        if decided is None or not decided.holds(state, datetime.now(UTC)):
+            return None
+        if decided.document is None:  # refused, and nothing has changed since
+            return _SummaryRead(decided.release)
+        signed = self._signed.get(decided.document)
+        return None if signed is None else _SummaryRead(decided.release, signed=signed)
+
+    async def _fresh(
+        self, connection: AsyncConnection, patient_id: str, who: Requester
+    ) -> _SummaryRead:
+        current = current_records(await PatientRepository(connection).versions(patient_id))
+        if not current:
+            raise NotFound(_NOT_FOUND)
+        release = await self._gate.release(connection, patient_id, who)
+        if not release.summary.permit:
+            return _SummaryRead(release)
+        return await self._permitted(connection, patient_id, current, release)
 
     async def _permitted(
         self,
@@ -164,6 +219,10 @@ class SummaryService:
         if signed is None:
             records = await PatientRepository(connection).contents(current)
         return _SummaryRead(release, key, reports, signed, records)
+
+    def _sign(self, document: Json) -> SignedSummary:
+        signed = self._keys.sign(document)
+        return SignedSummary(str(signed["id"]), orjson.dumps(signed))
 
     async def _read(self, patient_id: str, who: Requester, interaction: str, what: str) -> _Read:
         async with self._database.read() as connection:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
@@ -11,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.domain.audit import GENESIS, ChainLink, chain_hash
 from gateway.storage.tables import audit_events
 
-__all__ = ["AuditRepository"]
+__all__ = ["AuditEntry", "AuditRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One record to append: its canonical bytes, when, and whose data it is about."""
+
+    recorded: datetime
+    patient_id: str | None
+    content: bytes
 
 
 class AuditRepository:
@@ -20,6 +30,14 @@ class AuditRepository:
 
     async def append(self, recorded: datetime, patient_id: str | None, content: bytes) -> int:
         """Add a record at the end of the chain (inside the caller's write transaction)."""
+        return await self.append_many([AuditEntry(recorded, patient_id, content)])
+
+    async def append_many(self, entries: Sequence[AuditEntry]) -> int:
+        """Add records at the end of the chain, in order, in one statement; the last sequence.
+
+        Inside the caller's write transaction: the chain's end is read and extended under the
+        transaction's lock, so two writers never chain onto the same record.
+        """
         if self._db.dialect.name == "postgresql":
             # One writer at a time extends the chain; SQLite writers are serial already.
             await self._db.execute(select(func.pg_advisory_xact_lock(func.hashtext("audit"))))
@@ -30,17 +48,24 @@ class AuditRepository:
                 .limit(1)
             )
         ).first()
-        sequence, previous = (last.sequence + 1, last.hash) if last else (1, GENESIS)
-        await self._db.execute(
-            insert(audit_events).values(
-                sequence=sequence,
-                recorded=recorded,
-                patient_id=patient_id,
-                content=content.decode(),
-                previous=previous,
-                hash=chain_hash(previous, content),
+        sequence, previous = (last.sequence, last.hash) if last else (0, GENESIS)
+        rows = []
+        for entry in entries:
+            sequence += 1
+            digest = chain_hash(previous, entry.content)
+            rows.append(
+                {
+                    "sequence": sequence,
+                    "recorded": entry.recorded,
+                    "patient_id": entry.patient_id,
+                    "content": entry.content.decode(),
+                    "previous": previous,
+                    "hash": digest,
+                }
             )
-        )
+            previous = digest
+        if rows:
+            await self._db.execute(insert(audit_events), rows)
         return int(sequence)
 
     async def links(self) -> AsyncIterator[ChainLink]:

@@ -12,6 +12,7 @@ from gateway.domain.consent import (
     Directive,
     DirectiveKind,
     decide,
+    settled_until,
 )
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -107,3 +108,16 @@ def test_malformed_directives_are_refused(fields):
     values = {"kind": DirectiveKind.GRANTED, "recorded": NOW, **fields}
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
         Directive(**values)
+
+
+def test_decisions_hold_until_the_next_period_boundary_after_now():
+    hour = timedelta(hours=1)
+    directives = [
+        directive(DirectiveKind.GRANTED, start=NOW - hour, end=NOW + 3 * hour),
+        directive(DirectiveKind.RESTRICTED, start=NOW + 2 * hour),
+        directive(DirectiveKind.REVOKED, end=NOW - hour),  # over: changes nothing any more
+    ]
+    assert settled_until(directives, NOW) == NOW + 2 * hour
+    assert settled_until(directives, NOW + 2 * hour) == NOW + 3 * hour
+    assert settled_until(directives, NOW + 3 * hour) is None
+    assert settled_until([directive(DirectiveKind.GRANTED)], NOW) is None
