@@ -43,10 +43,15 @@ class ResponseContext:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """A count and the floor below which it is reported imprecisely (0 or 1: no protection)."""
+    """A count and the floor below which it is reported imprecisely (0 or 1: no protection).
+
+    ``imprecise`` marks a value that is already approximate, such as a Beacon network's sum of
+    answers that some member adjusted: reported as it is, but never as exact.
+    """
 
     value: int
     floor: int
+    imprecise: bool = False
 
     def __post_init__(self) -> None:
         if self.value < 0 or self.floor < 0:
@@ -64,7 +69,7 @@ class Count:
         """The v2.2 companions of ``numTotalResults`` and ``resultsCount``."""
         if self.adjusted:
             return {"countAdjustedTo": [self.floor], "countPrecision": "imprecise"}
-        return {"countPrecision": "exact"}
+        return {"countPrecision": "imprecise" if self.imprecise else "exact"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,22 @@ def test_count_protection(value: int, floor: int, reported: int, fields: dict[st
     assert count.adjusted is ("countAdjustedTo" in fields)
 
 
+@pytest.mark.parametrize(
+    ("value", "reported", "fields"),
+    [
+        (3, FLOOR, {"countAdjustedTo": [FLOOR], "countPrecision": "imprecise"}),
+        (12, 12, {"countPrecision": "imprecise"}),
+        (0, 0, {"countPrecision": "imprecise"}),
+    ],
+)
+def test_an_approximate_count_is_never_exact(
+    value: int, reported: int, fields: dict[str, Any]
+) -> None:
+    count = Count(value, FLOOR, imprecise=True)
+    assert count.reported == reported
+    assert count.fields() == fields
+
+
 @pytest.mark.parametrize(("value", "floor"), [(-1, 5), (1, -5)])
 def test_negative_counts_are_refused(value: int, floor: int) -> None:
     with pytest.raises(ValueError, match="never negative"):
