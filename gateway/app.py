@@ -15,6 +15,7 @@ from gateway.api import beacon, consent, errors, fhir, health, national, oauth, 
 from gateway.api.client_cert import ForwardedClient, TrustedProxies
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
+from gateway.federation.trust_list import load_trust_list
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.datatypes import instant
 from gateway.services.audit import AuditService
@@ -22,9 +23,10 @@ from gateway.services.beacon_access import BeaconAccessService, open_passport_tr
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.consent_gate import ConsentGate
+from gateway.services.federation import FederatedSummaries
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
-from gateway.services.keys import open_keys, token_issuer
+from gateway.services.keys import open_keys, peer_client, token_issuer
 from gateway.services.oauth import OAuthService
 from gateway.services.records import RecordService, open_profiles
 from gateway.services.summaries import SummaryService
@@ -41,11 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     profiles = open_profiles(settings.profiles_dir)  # a broken profile stops the start, clearly
     passport_trust = open_passport_trust(settings.passport_brokers)  # so does a brokers file
     proxies = TrustedProxies.parse(settings.trusted_proxies)  # so does a bad proxy entry
+    trust = load_trust_list(settings.trust_list, settings.country)  # and a bad trust list
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Keys first: a gateway that may not start must not leave a database connection open.
         keys = open_keys(settings.pki_dir, settings.country, required=settings.env == "prod")
+        peers = peer_client(
+            keys, trust, timeout=settings.peer_timeout, max_bytes=settings.peer_max_bytes
+        )
         database = open_database(settings.database_url)
         await upgrade(database)
         audit = AuditService(database, settings.gateway_id)
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_bytes=settings.record_max_bytes,
             audit=audit,
         )
+        summaries = SummaryService(database, records, gate, genomics, keys, audit)
         app.state.services = Services(
             settings=settings,
             beacon=BeaconService(
@@ -77,7 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             health=HealthService(database),
             records=records,
-            summaries=SummaryService(database, records, gate, genomics, keys, audit),
+            summaries=summaries,
+            federation=FederatedSummaries(
+                summaries, profiles, settings.country, trust, peers, audit
+            ),
             genomics=genomics,
             audit=audit,
             keys=keys,
@@ -86,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 token_issuer(keys, settings.public_base_url),
                 f"{settings.public_base_url}/oauth/token",
                 audit,
+                trust,
             ),
             consent=ConsentService(
                 database, settings.webhook_secrets.get_secret_value().split(), audit
@@ -108,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if peers is not None:
+                await peers.aclose()
             await database.dispose()
 
     app = FastAPI(

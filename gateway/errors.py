@@ -17,6 +17,8 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      ├── Forbidden               403
      ├── TooManyRequests         429
      ├── Unavailable             503  a dependency (database, keys) is not ready
+     ├── PeerFailed              502  a peer gateway is unreachable or answered nonsense
+     │    └── PeerTimeout        504  a peer gateway did not answer in time
      └── Misconfigured           500  the gateway's own configuration is unusable (profiles)
 """
 
@@ -140,6 +142,20 @@ class TooManyRequests(GatewayError):
 class Unavailable(GatewayError):
     code = "unavailable"
     status = 503
+
+
+class PeerFailed(GatewayError):
+    """A peer gateway could not be reached, refused this gateway, or answered nonsense."""
+
+    code = "bad_gateway"
+    status = 502
+
+
+class PeerTimeout(PeerFailed):
+    """A peer gateway did not answer within the time allowed."""
+
+    code = "gateway_timeout"
+    status = 504
 
 
 class Misconfigured(GatewayError):

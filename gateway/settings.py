@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     profiles_dir: Path = Path("profiles")
     record_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # one pushed national record
     trust_list: Path | None = None
+    peer_timeout: float = Field(default=10.0, gt=0, le=120)  # seconds for a whole peer call
+    peer_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # one peer answer
     passport_brokers: Path | None = None
     webhook_secrets: SecretStr = SecretStr("")
     small_count_floor: int = Field(default=5, ge=0)

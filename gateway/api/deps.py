@@ -16,6 +16,7 @@ from gateway.services.audit import AuditService
 from gateway.services.beacon_access import BeaconAccessService, BeaconCaller
 from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
+from gateway.services.federation import FederatedSummaries
 from gateway.services.genomic_reports import GenomicReportService
 from gateway.services.health import HealthService
 from gateway.services.keys import KeyService
@@ -37,6 +38,7 @@ class Services:
     health: HealthService
     records: RecordService
     summaries: SummaryService
+    federation: FederatedSummaries
     genomics: GenomicReportService
     consent: ConsentService
     keys: KeyService

@@ -56,7 +56,7 @@ async def summary_by_identifier(
 ) -> SignedFHIRBody:
     if identifier is None:
         raise BadRequest("$summary at type level needs identifier=system|value")
-    signed = await found.summaries.summary_for(parse_identifier(identifier), who)
+    signed = await found.federation.summary(parse_identifier(identifier), who)
     return SignedFHIRBody(signed.body)
 
 

@@ -12,12 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from joserfc.jwk import ECKey
+
 from gateway.auth.access_tokens import TokenIssuer
-from gateway.auth.keys import SigningIdentity, load_signing_identity, public_jwks
+from gateway.auth.keys import (
+    CLIENT_CERT,
+    CLIENT_KEY,
+    SigningIdentity,
+    country_dir,
+    load_signing_identity,
+    public_jwks,
+)
 from gateway.auth.signing import sign_bundle
 from gateway.errors import Unavailable
+from gateway.federation.peers import OwnCredentials, PeerClient
+from gateway.federation.trust_list import TrustList
 
-__all__ = ["KeyService", "open_keys", "token_issuer"]
+__all__ = ["KeyService", "open_keys", "peer_client", "token_issuer"]
 
 log = logging.getLogger("gateway")
 
@@ -63,3 +74,30 @@ def token_issuer(keys: KeyService, base_url: str) -> TokenIssuer:
         log.warning("no signing key: access tokens are signed with a key made for this run")
         return TokenIssuer.ephemeral(base_url)
     return TokenIssuer.from_private_key(keys.identity.private_key, keys.identity.kid, base_url)
+
+
+def peer_client(
+    keys: KeyService, trust: TrustList, *, timeout: float, max_bytes: int
+) -> PeerClient | None:
+    """The client for calls to peer gateways, or None when there are no peers, or no keys to
+    show them (a peer takes only assertions signed with a key its trust list holds).
+
+    :raises Unavailable: peers are listed but this gateway's TLS client certificate is missing.
+    """
+    if not len(trust):
+        return None
+    if keys.identity is None:
+        log.warning("no signing key: the trust list's peers cannot be asked for summaries")
+        return None
+    folder = country_dir(keys.pki_dir, keys.country)
+    cert, key = folder / CLIENT_CERT, folder / CLIENT_KEY
+    if not cert.is_file() or not key.is_file():
+        raise Unavailable(f"peers are listed but {cert} or {key} is missing (gateway pki init)")
+    own = OwnCredentials(
+        country=keys.country,
+        client_cert=cert,
+        client_key=key,
+        signing_key=ECKey.import_key(keys.identity.private_key),
+        kid=keys.identity.kid,
+    )
+    return PeerClient(own, timeout=timeout, max_bytes=max_bytes)

@@ -23,6 +23,7 @@ from gateway.domain.clients import RegisteredClient
 from gateway.domain.requester import Requester
 from gateway.domain.scopes import Need, grantable, parse_scopes
 from gateway.errors import Conflict, Forbidden, OAuthError, Unauthorized
+from gateway.federation.trust_list import TrustList
 from gateway.services.audit import AuditService
 from gateway.storage.clients import ClientRepository
 from gateway.storage.database import Database
@@ -49,8 +50,14 @@ class TokenGrant:
 
 class OAuthService:
     def __init__(
-        self, database: Database, issuer: TokenIssuer, token_url: str, audit: AuditService
+        self,
+        database: Database,
+        issuer: TokenIssuer,
+        token_url: str,
+        audit: AuditService,
+        trust: TrustList | None = None,
     ) -> None:
+        self._trust = trust or TrustList()
         self._database = database
         self._issuer = issuer
         self._token_url = token_url
@@ -149,8 +156,10 @@ class OAuthService:
     # --- helpers ---------------------------------------------------------------------------
 
     async def _client(self, client_id: str) -> RegisteredClient | None:
+        """A registered client, or a peer gateway: listed in the trust list, it is one."""
         async with self._database.read() as connection:
-            return await ClientRepository(connection).get(client_id)
+            registered = await ClientRepository(connection).get(client_id)
+        return registered or self._trust.client(client_id)
 
     async def _use_once(self, client_id: str, jti: str, expires: datetime) -> None:
         try:
