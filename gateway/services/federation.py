@@ -1,8 +1,9 @@
 """``$summary`` by identifier across borders: answered here, or asked of the citizen's country.
 
 The identifier system names the citizen's member state (from the profiles). For this gateway's
-own country, or for a system no profile places, the local store answers. For another member
-state, the request goes to that state's gateway from the trust list, on behalf of the same
+own country, a system no profile places, a country not in the trust list, or a citizen whose
+records this gateway holds itself, the local store answers. Otherwise the request goes to
+that member state's gateway from the trust list, on behalf of the same
 requester (its IHE IUA context and purpose travel in the peer token), and that gateway's
 consent engine decides. The answer must come back signed by that member state: the
 signature is checked against the CA the trust list names for it, the signing certificate
@@ -55,19 +56,14 @@ class FederatedSummaries:
     async def summary(self, identifier: Identifier, who: Requester) -> SignedSummary:
         """The signed summary of the citizen with ``identifier``, from wherever it lives.
 
-        :raises NotFound: no such patient (here or at the peer), or no peer for the country;
+        :raises NotFound: no such patient (here or at the peer);
         :raises Forbidden: the peer's gateway refused (its consent engine, without a reason);
         :raises PeerFailed: the peer is unreachable, answered nonsense or an invalid signature;
         :raises PeerTimeout: the peer did not answer in time.
         """
-        country = self._profiles.country_of(identifier.system)
-        if country is None or country == self._own:
+        peer = self._peer_for(identifier, who)
+        if peer is None or self._peers is None or await self._local.holds(identifier):
             return await self._local.summary_for(identifier, who)
-        if self._trust.is_peer(who.client_id):
-            raise NotFound(_NOT_FOUND)  # one hop only: a peer asks the citizen's country itself
-        peer = self._trust.peer(country)
-        if peer is None or self._peers is None:
-            raise NotFound(f"this gateway exchanges no summaries with {country}")
         try:
             signed = await self._ask(peer, self._peers, identifier, who)
         except (NotFound, Forbidden, PeerFailed) as exc:
@@ -81,6 +77,14 @@ class FederatedSummaries:
             raise
         await self._log(who, peer, "success", signed.id, f"signed by {peer.country}, verified")
         return signed
+
+    def _peer_for(self, identifier: Identifier, who: Requester) -> Peer | None:
+        """The peer to ask: the citizen's country's gateway, unless that is this one, it is
+        not in the trust list, or the request came from a peer (one hop only)."""
+        country = self._profiles.country_of(identifier.system)
+        if country is None or country == self._own or self._trust.is_peer(who.client_id):
+            return None
+        return self._trust.peer(country)
 
     async def _ask(
         self, peer: Peer, peers: PeerClient, identifier: Identifier, who: Requester

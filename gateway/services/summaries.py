@@ -133,6 +133,11 @@ class SummaryService:
         the same answer for both (the value is not echoed)."""
         return await self.summary(await self._find(identifier), who)
 
+    async def holds(self, identifier: Identifier) -> bool:
+        """Whether a patient with this identifier is stored here (nothing is released)."""
+        async with self._database.read() as connection:
+            return await PatientRepository(connection).find(identifier) is not None
+
     async def patient(self, patient_id: str, who: Requester) -> Json:
         """The Patient resource as the current summary has it. :raises NotFound:"""
         read = await self._read(patient_id, who, "read", "Patient")

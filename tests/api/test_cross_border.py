@@ -144,13 +144,13 @@ def test_a_revocation_at_des_portal_refuses_the_next_fr_request(border, de_servi
     assert refused.json()["resourceType"] == "OperationOutcome"
 
 
-def test_a_citizen_of_a_country_without_a_peer_is_not_found(fr):
+def test_a_citizen_of_a_country_without_a_peer_is_looked_up_here_only(fr):
     nl = fr.get(
         "/fhir/Patient/$summary",
         params={"identifier": "http://fhir.nl/fhir/NamingSystem/bsn|999999011"},
     )
     assert nl.status_code == 404
-    assert "exchanges no summaries with NL" in nl.text
+    assert nl.json()["issue"][0]["diagnostics"] == "no such patient"
 
 
 def test_a_peer_that_is_down_is_a_502_and_fr_logs_the_failure(border, fr):

@@ -28,7 +28,7 @@ from gateway.federation.trust_list import load_trust_list
 from gateway.profiles.loader import ProfileSet
 from gateway.services import federation
 from gateway.services.audit import AuditService
-from gateway.services.summaries import SummaryService
+from gateway.services.summaries import SignedSummary, SummaryService
 
 KVNR = "http://fhir.de/sid/gkv/kvid-10"
 CITIZEN = Identifier(KVNR, "M123456785")
@@ -70,7 +70,9 @@ def de_peer(summary: Callable[[httpx.Request], httpx.Response]) -> Handler:
     return handle
 
 
-def ask(pki: Path, tmp_path: Path, handler: Handler, timeout: float = 5.0) -> bytes:
+def ask(
+    pki: Path, tmp_path: Path, handler: Handler, timeout: float = 5.0, local: object = None
+) -> bytes:
     trust_file = tmp_path / "trust.yaml"
     entry = {"country": "DE", "base_url": "https://de.test", "ca_cert": str(pki / "ca.pem")}
     trust_file.write_text(orjson.dumps([{**entry, "jwks": public_jwks(pki, "DE")}]).decode())
@@ -87,7 +89,7 @@ def ask(pki: Path, tmp_path: Path, handler: Handler, timeout: float = 5.0) -> by
         own, timeout=timeout, max_bytes=64_000, transport=httpx.MockTransport(handler)
     )
     service = federation.FederatedSummaries(
-        cast(SummaryService, None),  # never asked: the citizen is not this country's
+        cast(SummaryService, local or _NobodyHere()),
         cast(ProfileSet, _Profiles()),
         "FR",
         trust,
@@ -109,6 +111,19 @@ class _Profiles:
         return "DE" if system == KVNR else None
 
 
+class _NobodyHere:
+    async def holds(self, identifier: Identifier) -> bool:
+        return False
+
+
+class _HeldHere:
+    async def holds(self, identifier: Identifier) -> bool:
+        return True
+
+    async def summary_for(self, identifier: Identifier, who: Requester) -> SignedSummary:
+        return SignedSummary("local", b"held here")
+
+
 class _NoAudit:
     async def record(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -122,6 +137,13 @@ def refused(pki: Path, tmp_path: Path, handler: Handler, error: type[GatewayErro
 def test_a_summary_signed_by_the_peer_passes_as_the_exact_bytes(pki, tmp_path):
     body = signed_by(pki, "DE", bundle())
     assert ask(pki, tmp_path, de_peer(lambda _: httpx.Response(200, content=body))) == body
+
+
+def test_a_citizen_whose_records_are_held_here_is_answered_here(pki, tmp_path):
+    def no_peer_call(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("the peer must not be asked")
+
+    assert ask(pki, tmp_path, no_peer_call, local=_HeldHere()) == b"held here"
 
 
 def test_the_requester_context_travels_in_the_token_request(pki, tmp_path):
