@@ -27,13 +27,12 @@ from gateway.federation.peers import PeerAnswer, PeerClient
 from gateway.federation.trust_list import Peer, TrustList
 from gateway.profiles.loader import ProfileSet
 from gateway.services.audit import AuditService
-from gateway.services.summaries import SignedSummary, SummaryService
+from gateway.services.summaries import NOT_PERMITTED, SignedSummary, SummaryService
 
 __all__ = ["FederatedSummaries"]
 
 SUMMARY_PATH = "/fhir/Patient/$summary"
 _NOT_FOUND = "no such patient"
-_NOT_PERMITTED = "access to this patient's summary is not permitted"
 
 
 class FederatedSummaries:
@@ -118,7 +117,7 @@ def _check_status(answer: PeerAnswer, country: str) -> None:
     if answer.status == 404:
         raise NotFound(_NOT_FOUND)
     if answer.status == 403:
-        raise Forbidden(_NOT_PERMITTED)
+        raise Forbidden(NOT_PERMITTED)
     raise PeerFailed(f"{country}: answered HTTP {answer.status}")
 
 

@@ -1,10 +1,11 @@
 """The read side of patient data: the signed summary document, the Patient, patient search.
 
 Each read is decided by the consent enforcement point for the requester in the access token:
-a summary the citizen does not let go to that country for that purpose is answered exactly
-as an unknown patient is (404), and restricted sections are written as empty ones, so nothing
-tells the requester that a restriction exists (EHDS Art. 8). Every read, permitted or refused,
-is in the audit log with the requester, its purpose and the reason.
+a summary the citizen does not let go to that country for that purpose is refused (403) in
+the same words whatever the reason, and restricted sections are written as empty ones, so
+nothing tells the requester that a restriction exists (EHDS Art. 8). A search the consent
+does not permit finds nothing. Every read, permitted or refused, is in the audit log with
+the requester, its purpose and the reason.
 
 Signed documents are kept per patient version (the current records, the genomic reports and
 the withheld sections), as the exact bytes that are sent: canonicalising and signing ~100 KB
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.domain.records import Identifier, PatientRecord, Section
 from gateway.domain.requester import Requester
 from gateway.domain.summary import RecordVersion, StoredRecord, current_records, merge_records
-from gateway.errors import NotFound
+from gateway.errors import Forbidden, NotFound
 from gateway.fhir.datatypes import Json
 from gateway.fhir.resources import patient as patient_resource
 from gateway.services.audit import AuditService
@@ -46,6 +47,9 @@ __all__ = ["SignedSummary", "SummaryService"]
 
 _CACHED_DOCUMENTS = 512
 _NOT_FOUND = "no such patient"
+# The same words for every refusal, whatever the directive or default behind it: a requester
+# learns that it may not have the data, never why (the citizen's choices are theirs).
+NOT_PERMITTED = "access to this patient's data is not permitted"
 
 _CACHED_DECISIONS = 4096
 
@@ -114,7 +118,8 @@ class SummaryService:
     async def summary(self, patient_id: str, who: Requester) -> SignedSummary:
         """The patient's current summary document as ``who`` may see it, signed.
 
-        :raises NotFound: no such patient, or the citizen's consent does not permit it.
+        :raises NotFound: no such patient;
+        :raises Forbidden: the citizen's consent does not permit it.
         """
         read = await self._read_summary(patient_id, who)
         signed = read.signed
@@ -129,8 +134,8 @@ class SummaryService:
         return signed
 
     async def summary_for(self, identifier: Identifier, who: Requester) -> SignedSummary:
-        """:raises NotFound: no patient has that identifier, or consent does not permit it:
-        the same answer for both (the value is not echoed)."""
+        """:raises NotFound: no patient has that identifier (the value is not echoed);
+        :raises Forbidden: consent does not permit it."""
         return await self.summary(await self._find(identifier), who)
 
     async def holds(self, identifier: Identifier) -> bool:
@@ -139,7 +144,9 @@ class SummaryService:
             return await PatientRepository(connection).find(identifier) is not None
 
     async def patient(self, patient_id: str, who: Requester) -> Json:
-        """The Patient resource as the current summary has it. :raises NotFound:"""
+        """The Patient resource as the current summary has it.
+
+        :raises NotFound: no such patient; :raises Forbidden: consent does not permit it."""
         read = await self._read(patient_id, who, "read", "Patient")
         await self._log(who, "read", patient_id, f"Patient/{patient_id}", read.release)
         return _patient_json(read.stored, patient_id)
@@ -168,7 +175,8 @@ class SummaryService:
         """The consent decision and what the document is made of, in one read: only the
         fingerprint when a decision and a document are kept for it.
 
-        :raises NotFound: no such patient, or consent does not permit it (audited).
+        :raises NotFound: no such patient; :raises Forbidden: consent does not permit it
+            (audited).
         """
         decision_key = (patient_id, who.country, who.purpose)
         async with self._database.read() as connection:
@@ -181,7 +189,7 @@ class SummaryService:
                 self._decided[decision_key] = _Decided(state, read.release, read.key)
         if not read.release.summary.permit:
             await self._log(who, "operation", patient_id, "Bundle", read.release)
-            raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
+            raise Forbidden(NOT_PERMITTED)
         return read
 
     def _kept(self, decision_key: DecisionKey, state: SummaryState) -> _SummaryRead | None:
@@ -237,14 +245,14 @@ class SummaryService:
             release = await self._gate.release(connection, patient_id, who)
         if not release.summary.permit:
             await self._log(who, interaction, patient_id, what, release)
-            raise NotFound(_NOT_FOUND)  # as for an unknown patient: no trace of the refusal
+            raise Forbidden(NOT_PERMITTED)
         return _Read(stored, release)
 
     async def _find(self, identifier: Identifier) -> str:
         async with self._database.read() as connection:
             found = await PatientRepository(connection).find(identifier)
         if found is None:
-            raise NotFound(_NOT_FOUND)  # as a refused one is: a refusal must not show
+            raise NotFound(_NOT_FOUND)
         return found
 
     async def _log(

@@ -1,7 +1,8 @@
 """The consent part of the attack corpus (``reference/crossborder-security.md`` §7): choices
 toggled mid-session (no cached document may outlive them), a deny nested in a permit,
 break-glass and emergency purposes a client is not registered for, directives aimed at a
-look-alike citizen, and refusals that must not show (never a 403, never a different 404)."""
+look-alike citizen, and refusals that say no more than "not permitted" (a 403 whatever the
+reason; searches and genomic lists simply find nothing)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from tests.api.test_consent_scenarios import (
     DE_BUNDLE,
     KVNR,
+    NL_BUNDLE,
     PROBLEMS,
     bare_patient,
     sections,
@@ -35,7 +37,7 @@ def test_choices_toggled_mid_session_apply_to_the_same_token_at_once(settings):
         assert problems(world, "node-fr", patient)
         assert problems(world, "node-fr", patient)  # now cached
         world.portal_says("consent.revoked", KVNR, "M123456785")
-        assert summary(world, "node-fr", patient).status_code == 404
+        assert summary(world, "node-fr", patient).status_code == 403
         world.portal_says("consent.granted", KVNR, "M123456785", purposes=["TREAT"])
         assert problems(world, "node-fr", patient)
         world.portal_says(
@@ -94,7 +96,7 @@ def test_break_glass_and_emergency_need_a_registration_for_them(settings):
             assert purpose in oauth_error(response, 400, "invalid_grant")
 
 
-def test_refusals_are_never_a_403_and_say_nothing_of_the_reason(settings):
+def test_refusals_say_nothing_of_the_reason(settings):
     with parties(settings) as world:
         patient = world.push(DE_BUNDLE, "de-isik-fhir")
         world.portal_says("consent.revoked", KVNR, "M123456785")
@@ -109,9 +111,12 @@ def test_refusals_are_never_a_403_and_say_nothing_of_the_reason(settings):
             summary(world, "research", patient),
         ]
         for response in answers:
-            assert response.status_code in (200, 404), response.text
+            assert response.status_code in (200, 403), response.text
+            if response.status_code == 403:
+                (issue,) = response.json()["issue"]
+                assert issue["diagnostics"] == "access to this patient's data is not permitted"
             text = response.text.lower()
-            for word in ("consent", "revoked", "restrict", "refused", "denied", "forbidden"):
+            for word in ("consent", "revoked", "restrict", "refused", "denied", "opt"):
                 assert word not in text, (word, response.text)
 
 
@@ -136,19 +141,28 @@ def test_a_directive_in_another_spelling_of_the_same_number_is_the_citizens(sett
     with parties(settings) as world:
         patient = world.push(DE_BUNDLE, "de-isik-fhir")
         world.portal_says("consent.revoked", KVNR, " m 123 456 785 ")
-        assert summary(world, "node-fr", patient).status_code == 404
+        assert summary(world, "node-fr", patient).status_code == 403
         (stored,) = world.get("portal", "/fhir/Consent", patient=f"Patient/{patient}").json()[
             "entry"
         ]
         assert stored["resource"]["provision"]["type"] == "deny"
 
 
-def test_an_unknown_patient_and_a_refused_one_leave_the_same_trace_for_the_requester(settings):
+def test_every_refusal_reads_the_same_whatever_its_reason(settings):
     with parties(settings) as world:
-        patient = world.push(DE_BUNDLE, "de-isik-fhir")
+        revoked = world.push(DE_BUNDLE, "de-isik-fhir")
         world.portal_says("consent.revoked", KVNR, "M123456785")
-        refused = world.get("node-fr", f"/fhir/Patient/{patient}/$summary")
+        by_default = world.push(NL_BUNDLE, "nl-zib-fhir")  # NL: no TREAT abroad by default
+        granted_elsewhere = world.push(bare_patient("A123456780"), "de-isik-fhir")
+        world.portal_says("consent.restricted", KVNR, "A123456780", recipientCountries=["FR"])
+        refusals = [
+            summary(world, "node-fr", revoked),
+            summary(world, "node-fr", by_default),
+            summary(world, "research", granted_elsewhere),  # a purpose not shared
+            summary(world, "node-fr", granted_elsewhere),  # a restriction for FR
+        ]
+        assert {r.status_code for r in refusals} == {403}
+        assert len({r.content for r in refusals}) == 1
+        assert all(r.headers.get("www-authenticate") is None for r in refusals)
         unknown = world.get("node-fr", f"/fhir/Patient/{unknown_id()}/$summary")
-        assert (refused.status_code, refused.json()) == (unknown.status_code, unknown.json())
-        assert refused.headers.get("www-authenticate") is None
-        assert unknown.headers.get("www-authenticate") is None
+        assert unknown.status_code == 404

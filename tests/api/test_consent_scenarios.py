@@ -85,8 +85,8 @@ def test_a_grant_opens_the_summary_to_the_country_and_purpose_it_names(settings)
     with parties(settings) as world:
         patient = world.push(NL_BUNDLE, "nl-zib-fhir")
         # NL shares only for emergencies by default: routine care abroad needs a grant.
-        assert summary(world, "node-fr", patient).status_code == 404
-        assert summary(world, "node-it", patient).status_code == 404
+        assert summary(world, "node-fr", patient).status_code == 403
+        assert summary(world, "node-it", patient).status_code == 403
         world.portal_says(
             "consent.granted", BSN, "999999011", purposes=["TREAT"], recipientCountries=["FR"]
         )
@@ -94,9 +94,9 @@ def test_a_grant_opens_the_summary_to_the_country_and_purpose_it_names(settings)
         assert granted.status_code == 200, granted.text
         assert resources(granted.json(), "Patient")[0]["id"] == patient
         assert world.get("node-fr", f"/fhir/Patient/{patient}").status_code == 200
-        # Country mismatch: the grant names FR only; IT is refused as if there were no one.
-        assert summary(world, "node-it", patient).status_code == 404
-        assert world.get("node-it", f"/fhir/Patient/{patient}").status_code == 404
+        # Country mismatch: the grant names FR only; IT is refused.
+        assert summary(world, "node-it", patient).status_code == 403
+        assert world.get("node-it", f"/fhir/Patient/{patient}").status_code == 403
         search = world.get("node-it", "/fhir/Patient", identifier=f"{BSN}|999999011")
         assert search.json()["total"] == 0
         assert (
@@ -110,8 +110,8 @@ def test_a_purpose_the_citizen_did_not_grant_is_refused(settings):
         patient = world.push(DE_BUNDLE, "de-isik-fhir")
         assert summary(world, "node-fr", patient).status_code == 200
         # Research asking for a care document: DE shares summaries for TREAT/ETREAT only.
-        assert summary(world, "research", patient).status_code == 404
-        assert world.get("research", f"/fhir/Patient/{patient}").status_code == 404
+        assert summary(world, "research", patient).status_code == 403
+        assert world.get("research", f"/fhir/Patient/{patient}").status_code == 403
         found = world.get("research", "/fhir/Patient", identifier=f"{KVNR}|M123456785")
         assert found.json()["total"] == 0
 
@@ -169,24 +169,25 @@ def test_a_restriction_for_one_country_leaves_the_others_their_default(settings)
 # --- revoke -----------------------------------------------------------------------------------
 
 
-def test_a_revocation_answers_every_read_exactly_as_for_an_unknown_patient(settings):
+def test_a_revocation_refuses_every_read_and_says_no_more_than_that(settings):
     with parties(settings) as world:
         patient = world.push(DE_BUNDLE, "de-isik-fhir")
         assert summary(world, "node-fr", patient).status_code == 200
         world.portal_says("consent.revoked", KVNR, "M123456785")
-        nobody = unknown_id()
-        for path in ("/fhir/Patient/{}/$summary", "/fhir/Patient/{}"):
-            refused = world.get("node-fr", path.format(patient))
-            unknown = world.get("node-fr", path.format(nobody))
-            assert refused.status_code == unknown.status_code == 404
-            assert refused.json() == unknown.json()
-            assert refused.headers["content-type"] == unknown.headers["content-type"]
-        by_identifier = world.get(
-            "node-fr", "/fhir/Patient/$summary", identifier=f"{KVNR}|M123456785"
-        )
+        refusals = [
+            world.get("node-fr", f"/fhir/Patient/{patient}/$summary"),
+            world.get("node-fr", f"/fhir/Patient/{patient}"),
+            world.get("node-fr", "/fhir/Patient/$summary", identifier=f"{KVNR}|M123456785"),
+        ]
+        for refused in refusals:
+            assert refused.status_code == 403, refused.text
+            assert refused.headers["content-type"].startswith("application/fhir+json")
+            (issue,) = refused.json()["issue"]
+            assert issue["diagnostics"] == "access to this patient's data is not permitted"
+            assert "www-authenticate" not in refused.headers  # nothing wrong with the token
+        # An unknown citizen stays a 404, and a search finds nothing either way.
         no_one = world.get("node-fr", "/fhir/Patient/$summary", identifier=f"{KVNR}|H890123459")
-        assert by_identifier.status_code == no_one.status_code == 404
-        assert by_identifier.json() == no_one.json()
+        assert no_one.status_code == 404
         searched = world.get("node-fr", "/fhir/Patient", identifier=f"{KVNR}|M123456785").json()
         nothing = world.get("node-fr", "/fhir/Patient", identifier=f"{KVNR}|H890123459").json()
         assert searched["total"] == nothing["total"] == 0
@@ -219,7 +220,7 @@ def test_a_grant_counts_only_within_its_period(settings, period, permitted):
             period=period,
         )
         response = summary(world, "node-fr", patient)
-        assert response.status_code == (200 if permitted else 404), response.text
+        assert response.status_code == (200 if permitted else 403), response.text
 
 
 # --- research use -----------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_research_and_care_choices_are_separate_and_each_applies_at_once(setting
         world.portal_says("research.opted_in", KVNR, "A123456780")
         assert "P1" in individuals(world)
         world.portal_says("consent.revoked", KVNR, "A123456780")
-        assert summary(world, "node-fr", patient).status_code == 404
+        assert summary(world, "node-fr", patient).status_code == 403
         assert "P1" in individuals(world)  # a care revocation is no research opt-out
 
 
@@ -290,13 +291,13 @@ def test_a_genomics_restriction_empties_the_reports_and_hides_their_observations
 def test_every_access_permitted_or_refused_is_in_the_patients_log(settings):
     with parties(settings) as world:
         patient = world.push(NL_BUNDLE, "nl-zib-fhir")
-        assert summary(world, "node-fr", patient).status_code == 404  # NL: no TREAT by default
+        assert summary(world, "node-fr", patient).status_code == 403  # NL: no TREAT by default
         world.portal_says(
             "consent.granted", BSN, "999999011", purposes=["TREAT"], recipientCountries=["FR"]
         )
         assert summary(world, "node-fr", patient).status_code == 200
-        assert world.get("node-it", f"/fhir/Patient/{patient}").status_code == 404
-        assert summary(world, "research", patient).status_code == 404
+        assert world.get("node-it", f"/fhir/Patient/{patient}").status_code == 403
+        assert summary(world, "research", patient).status_code == 403
         search = world.get("node-fr", "/fhir/Patient", identifier=f"{BSN}|999999011")
         assert search.json()["total"] == 1
         log = world.log(patient)

@@ -140,8 +140,9 @@ def test_a_revocation_at_des_portal_refuses_the_next_fr_request(border, de_servi
     assert summary(fr).status_code == 200
     send(de_serving, "consent.revoked", KVNR, "M123456785")
     refused = summary(fr)
-    assert refused.status_code == 404, refused.text
-    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert refused.status_code == 403, refused.text  # DE's refusal, passed on without a reason
+    (issue,) = refused.json()["issue"]
+    assert issue["diagnostics"] == "access to this patient's data is not permitted"
 
 
 def test_a_citizen_of_a_country_without_a_peer_is_looked_up_here_only(fr):

@@ -39,7 +39,7 @@ def test_a_grant_stops_counting_the_moment_its_period_ends_without_any_write(set
         assert first.status_code == 200, first.text
         assert summary(world, "node-fr", patient).content == first.content  # the kept one
         time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.2)
-        assert summary(world, "node-fr", patient).status_code == 404
+        assert summary(world, "node-fr", patient).status_code == 403
 
 
 def test_a_genomic_report_stored_by_another_process_is_in_the_very_next_summary(settings):
