@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__, logs
-from gateway.api import beacon, consent, errors, fhir, health, national, oauth, wellknown
+from gateway.api import (
+    beacon,
+    beacon_network,
+    consent,
+    errors,
+    fhir,
+    health,
+    national,
+    oauth,
+    wellknown,
+)
 from gateway.api.client_cert import ForwardedClient, TrustedProxies
 from gateway.api.deps import Services
 from gateway.beacon.responses import API_VERSION
@@ -20,6 +30,7 @@ from gateway.fhir.capability import capability_statement
 from gateway.fhir.datatypes import instant
 from gateway.services.audit import AuditService
 from gateway.services.beacon_access import BeaconAccessService, open_passport_trust
+from gateway.services.beacon_network import BeaconNetwork, NetworkOptions
 from gateway.services.beacon_query import BeaconOptions, BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.consent_gate import ConsentGate
@@ -65,22 +76,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit=audit,
         )
         summaries = SummaryService(database, records, gate, genomics, keys, audit)
+        beacon_service = BeaconService(
+            database,
+            BeaconOptions.from_settings(
+                settings,
+                __version__,
+                lambda who: profiles.research_by_default(who.system, settings.country),
+            ),
+        )
         app.state.services = Services(
             settings=settings,
-            beacon=BeaconService(
-                database,
-                BeaconOptions.from_settings(
-                    settings,
-                    __version__,
-                    lambda who: profiles.research_by_default(who.system, settings.country),
-                ),
-            ),
+            beacon=beacon_service,
             beacon_access=BeaconAccessService(
                 database,
                 trust=passport_trust,
                 dataset_url_prefix=f"{settings.public_base_url}/beacon/datasets/",
                 budget=settings.beacon_query_budget,
                 audit=audit,
+            ),
+            beacon_network=BeaconNetwork(
+                beacon_service,
+                settings.country,
+                trust,
+                peers,
+                audit,
+                NetworkOptions.from_settings(settings, __version__),
             ),
             health=HealthService(database),
             records=records,
@@ -135,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app, lambda: (settings.gateway_id, API_VERSION))
     app.include_router(health.router)
     app.include_router(beacon.router)
+    app.include_router(beacon_network.router)
     app.include_router(fhir.router)
     app.include_router(national.router)
     app.include_router(consent.router)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     trust_list: Path | None = None
     peer_timeout: float = Field(default=10.0, gt=0, le=120)  # seconds for a whole peer call
     peer_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # one peer answer
+    # The whole /beacon-network answer, every member's part included: a slow peer is left out.
+    beacon_network_timeout: float = Field(default=5.0, gt=0, le=120)
     passport_brokers: Path | None = None
     webhook_secrets: SecretStr = SecretStr("")
     small_count_floor: int = Field(default=5, ge=0)

@@ -21,9 +21,9 @@ router = APIRouter(prefix="/beacon", tags=["beacon"])
 Endpoint = Callable[..., Awaitable[JSONBody]]
 
 
-def query_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+def query_route(path: str, summary: str, on: APIRouter = router) -> Callable[[Endpoint], Endpoint]:
     """Register a Beacon query endpoint for GET (URL parameters) and POST (request body),
-    each with its own OpenAPI operation."""
+    each with its own OpenAPI operation, on ``router`` unless another is named."""
     extras = {
         "GET": beacon_openapi.parameters(variant=path.endswith("/g_variants")),
         "POST": beacon_openapi.request_body(),
@@ -31,7 +31,7 @@ def query_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
 
     def register(endpoint: Endpoint) -> Endpoint:
         for method in ("GET", "POST"):
-            router.add_api_route(
+            on.add_api_route(
                 path,
                 endpoint,
                 methods=[method],

@@ -14,6 +14,7 @@ from gateway.errors import BadBeaconQuery, TooLarge, Unauthorized
 from gateway.fhir.datatypes import Json
 from gateway.services.audit import AuditService
 from gateway.services.beacon_access import BeaconAccessService, BeaconCaller
+from gateway.services.beacon_network import BeaconNetwork, PeerQuery
 from gateway.services.beacon_query import BeaconService
 from gateway.services.consent import ConsentService
 from gateway.services.federation import FederatedSummaries
@@ -35,6 +36,7 @@ class Services:
     settings: Settings
     beacon: BeaconService
     beacon_access: BeaconAccessService
+    beacon_network: BeaconNetwork
     health: HealthService
     records: RecordService
     summaries: SummaryService
@@ -66,12 +68,33 @@ async def beacon_request(request: Request) -> BeaconRequest:
     limit = request.app.state.services.settings.beacon_max_limit
     if request.method == "GET":
         return parse_get(request.query_params.multi_items(), max_limit=limit)
+    return parse_post(await _query_body(request), max_limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRequest:
+    """A Beacon network query: parsed here, and as it was sent, to be sent on to the peers."""
+
+    request: BeaconRequest
+    sent: PeerQuery
+
+
+async def network_request(request: Request) -> NetworkRequest:
+    limit = request.app.state.services.settings.beacon_max_limit
+    if request.method == "GET":
+        pairs = request.query_params.multi_items()
+        return NetworkRequest(parse_get(pairs, max_limit=limit), PeerQuery("GET", tuple(pairs)))
+    body = await _query_body(request)
+    return NetworkRequest(parse_post(body, max_limit=limit), PeerQuery("POST", body=body))
+
+
+async def _query_body(request: Request) -> object:
     body = await bounded_body(request, MAX_QUERY_BODY)
     try:
-        decoded = orjson.loads(body) if body.strip() else {}
+        decoded: object = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
         raise BadBeaconQuery(f"request body is not JSON: {exc}") from exc
-    return parse_post(decoded, max_limit=limit)
+    return decoded
 
 
 async def bounded_body(request: Request, limit: int) -> bytes:
@@ -95,10 +118,16 @@ async def beacon_access(request: Request) -> CallerAccess:
 
 async def budgeted_beacon_access(request: Request) -> CallerAccess:
     """The same, for query routes: each call spends one unit of the caller's budget."""
+    return (await budgeted_beacon_caller(request)).access
+
+
+async def budgeted_beacon_caller(request: Request) -> BeaconCaller:
+    """The caller itself (its passport, its address), one unit of its budget spent: a Beacon
+    network query costs one query, however many peers it goes to."""
     caller = await _beacon_caller(request)
     found: Services = request.app.state.services
     await found.beacon_access.spend(caller)  # QueryBudgetExhausted carries its Retry-After
-    return caller.access
+    return caller
 
 
 async def _beacon_caller(request: Request) -> BeaconCaller:
@@ -111,7 +140,15 @@ async def _beacon_caller(request: Request) -> BeaconCaller:
         raise Unauthorized(exc.message, 'Bearer error="invalid_token"') from None
 
 
+async def beacon_network(request: Request) -> BeaconNetwork:
+    found: Services = request.app.state.services
+    return found.beacon_network
+
+
 BeaconDep = Annotated[BeaconService, Depends(beacon_service)]
+NetworkDep = Annotated[BeaconNetwork, Depends(beacon_network)]
+NetworkQuery = Annotated[NetworkRequest, Depends(network_request)]
+BudgetedCaller = Annotated[BeaconCaller, Depends(budgeted_beacon_caller)]
 BeaconQuery = Annotated[BeaconRequest, Depends(beacon_request)]
 BeaconAccess = Annotated[CallerAccess, Depends(beacon_access)]
 BudgetedAccess = Annotated[CallerAccess, Depends(budgeted_beacon_access)]

@@ -1,9 +1,9 @@
 """The edge where coded errors become HTTP answers.
 
-Beacon routes answer with the Beacon error response, FHIR and national routes with an
-``OperationOutcome``, the token endpoint with RFC 6749 errors, everything else with an RFC 9457
-problem document. No stack trace ever
-reaches a caller; unexpected errors are logged with their type and path only (never a query
+Beacon routes (``/beacon`` and ``/beacon-network``) answer with the Beacon error response,
+FHIR and national routes with an ``OperationOutcome``, the token endpoint with RFC 6749
+errors, everything else with an RFC 9457 problem document. No stack trace ever reaches a
+caller; unexpected errors are logged with their type and path only (never a query
 string, which may carry identifiers).
 """
 
@@ -109,7 +109,7 @@ def _answer(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     path = request.url.path
-    if path == "/beacon" or path.startswith("/beacon/"):
+    if _speaks_beacon(path):
         beacon_id, api_version = beacon_meta()
         body = error_response(
             None, code=status, message=message, beacon_id=beacon_id, api_version=api_version
@@ -136,6 +136,13 @@ def _oauth_error(exc: OAuthError) -> Response:
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
     return JSONBody(body, status_code=exc.status, headers=headers)
+
+
+def _speaks_beacon(path: str) -> bool:
+    return path.startswith(("/beacon/", "/beacon-network/")) or path in (
+        "/beacon",
+        "/beacon-network",
+    )
 
 
 def _speaks_fhir(path: str) -> bool:

@@ -1,12 +1,14 @@
 """Calls to peer gateways: mutual TLS, an access token per requester, bounded answers.
 
 Every call goes over TLS with this gateway's client certificate, to a server whose certificate
-must chain to the CA the trust list names for that peer (and no other). Before the first call
-on behalf of a requester, this gateway asks the peer's ``/oauth/token`` for an access token
-with a ``private_key_jwt`` assertion signed with its document-signing key (the key the peer
-knows from its own trust list), carrying the requester's IHE IUA context; the token is kept
-until shortly before it expires. The peer's answers are untrusted input: every call has one
-deadline for the whole exchange and a ceiling on the bytes read.
+must chain to the CA the trust list names for that peer (and no other). Before the first FHIR
+call on behalf of a requester, this gateway asks the peer's ``/oauth/token`` for an access
+token with a ``private_key_jwt`` assertion signed with its document-signing key (the key the
+peer knows from its own trust list), carrying the requester's IHE IUA context; the token is
+kept until shortly before it expires. Beacon calls carry no such token: a peer's ``/beacon``
+judges the researcher's own GA4GH Passport, forwarded as it came, or answers an anonymous
+caller. The peer's answers are untrusted input: every call has one deadline for the whole
+exchange and a ceiling on the bytes read.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ _TOKEN_BYTES = 16_384
 _CACHED_TOKENS = 1024
 
 TokenKey = tuple[str, RequesterContext, str]  # the peer's country, who asks, and why
+QueryParams = Mapping[str, str] | tuple[tuple[str, str], ...]  # pairs: a name may repeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,41 @@ class PeerClient:
         except TimeoutError:
             raise PeerTimeout(f"{peer.country}: no answer within {self._timeout:g} s") from None
 
+    async def beacon(
+        self,
+        peer: Peer,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        body: object = None,
+        passport: str | None = None,
+        within: float | None = None,
+        max_bytes: int | None = None,
+    ) -> PeerAnswer:
+        """A Beacon request to ``peer``: GET with ``params`` or POST with the JSON ``body``,
+        carrying the caller's ``passport`` as its bearer token (none for an anonymous caller);
+        the answer whatever its status. The deadline ``within`` (seconds) and ``max_bytes``
+        default to the client's.
+
+        :raises PeerTimeout: no complete answer within the timeout;
+        :raises PeerFailed: unreachable, TLS refused, or too large.
+        """
+        deadline = self._timeout if within is None else within
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._send(
+                    peer,
+                    method,
+                    path,
+                    params=params,
+                    json=body,
+                    bearer=passport,
+                    limit=max_bytes,
+                )
+        except TimeoutError:
+            raise PeerTimeout(f"{peer.country}: no answer within {deadline:g} s") from None
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
@@ -157,8 +195,9 @@ class PeerClient:
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: QueryParams | None = None,
         data: dict[str, str] | None = None,
+        json: object = None,
         bearer: str | None = None,
         limit: int | None = None,
     ) -> PeerAnswer:
@@ -166,7 +205,9 @@ class PeerClient:
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         client = self._client(peer)
-        request = client.build_request(method, path, params=params, data=data, headers=headers)
+        request = client.build_request(
+            method, path, params=params, data=data, json=json, headers=headers
+        )
         try:
             response = await client.send(request, stream=True)
             try:

@@ -18,7 +18,7 @@ import hashlib
 import ipaddress
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class BeaconCaller:
     access: CallerAccess
     address: str  # the client's network address
     holder: str | None = None  # a passport's iss and sub, hashed
+    # The verified passport itself: the Beacon network forwards it to the peers, which judge
+    # it against their own brokers. Kept out of repr, which logs and tracebacks may show.
+    passport: str | None = field(default=None, repr=False)
 
     @property
     def budget_key(self) -> str:
@@ -101,12 +104,13 @@ class BeaconAccessService:
         if authorization is None:
             return BeaconCaller(ANONYMOUS, address)
         try:
-            passport = verify_passport(_bearer(authorization), self._trusted())
+            token = _bearer(authorization)
+            passport = verify_passport(token, self._trusted())
         except PassportRefused as exc:
             await self._alert(exc, address)
             raise
         holder = hashlib.sha256(orjson.dumps([passport.issuer, passport.subject])).hexdigest()
-        return BeaconCaller(access_of(passport.visas, self._prefix), address, holder)
+        return BeaconCaller(access_of(passport.visas, self._prefix), address, holder, token)
 
     async def spend(self, caller: BeaconCaller) -> None:
         """One query of the caller's budget (nothing when budgets are off).

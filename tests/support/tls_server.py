@@ -49,3 +49,48 @@ def tls_server(app: FastAPI, port: int, pki: Path, country: str) -> Iterator[Non
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def silent_tls_server(port: int, pki: Path, country: str) -> Iterator[None]:
+    """A peer that hangs: it completes the TLS handshake (with ``country``'s certificate,
+    asking for a client certificate of the CA in ``pki``), reads, and never answers."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
+    context.load_cert_chain(pki / country / "server.pem", pki / country / "server.key")
+    context.verify_mode = ssl.CERT_REQUIRED
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold(connection: socket.socket) -> None:
+        try:
+            wrapped = context.wrap_socket(connection, server_side=True)
+            held.append(wrapped)
+            wrapped.settimeout(0.2)
+            while not stop.is_set():  # read whatever comes, answer nothing
+                try:
+                    if not wrapped.recv(65536):
+                        return
+                except TimeoutError:
+                    continue
+        except (OSError, ssl.SSLError):
+            return
+
+    def serve(listener: socket.socket) -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=hold, args=(connection,), daemon=True).start()
+
+    with socket.create_server(("127.0.0.1", port)) as listener:
+        listener.settimeout(0.2)
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            for connection in held:
+                connection.close()
