@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint bench clean help
+.PHONY: run test test-postgres lint bench federation clean help
 
 help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, mypy (strict), import-linter"
 	@echo "make bench   ingest, query, carrier-layout, national-record, translate-vcf and summary benchmarks (minutes)"
+	@echo "make federation  three member states' gateways (DE, FR, IT) on 127.0.0.1 and a narrated walkthrough"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -56,8 +57,8 @@ test-postgres: $(STAMP)
 	GATEWAY_TEST_DATABASE_URL=$${GATEWAY_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests bench
-	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/ruff check gateway tests bench sandbox
+	$(BIN)/ruff format --check gateway tests bench sandbox
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -69,6 +70,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.records
 	$(BIN)/python -m bench.translate_vcf
 	$(BIN)/python -m bench.summary
+
+# Three gateways on 127.0.0.1:8441-8443 and the walkthrough (README "Three member states on one
+# machine"); FEDERATION_ARGS=--keep-running leaves them running afterwards.
+federation: $(STAMP)
+	$(BIN)/python -m sandbox.federation $(FEDERATION_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

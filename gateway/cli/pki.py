@@ -57,6 +57,27 @@ def register(commands: Any) -> None:
     )
     init.set_defaults(run=run_init, usage=init.error)
 
+    trust = actions.add_parser(
+        "trust-list",
+        help="write the trust list naming these peer gateways",
+        description="Write a trust list (GATEWAY_TRUST_LIST, YAML) for this gateway "
+        "(GATEWAY_COUNTRY) naming each --peer with its base URL, the federation CA of "
+        "GATEWAY_PKI_DIR as ca_cert (a path relative to FILE's folder; to the current folder "
+        "on stdout) and its public signing keys (JWKS) inline.",
+    )
+    trust.add_argument(
+        "--peer",
+        dest="peers",
+        action="append",
+        type=peer_pair,
+        required=True,
+        metavar="CC=BASE_URL",
+        help="a peer's country and its GATEWAY_BASE_URL, such as IT=https://it.gateway.example "
+        "(repeatable)",
+    )
+    trust.add_argument("-o", "--out", type=Path, metavar="FILE", help="write here, not stdout")
+    trust.set_defaults(run=run_trust_list)
+
 
 def run_init(settings: Settings, args: argparse.Namespace) -> int:
     out: Path = args.out or settings.pki_dir
@@ -75,6 +96,24 @@ def run_init(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"gateway: keys written under {out} (private keys 0600; never commit them)", file=sys.stderr
     )
+    return 0
+
+
+def run_trust_list(settings: Settings, args: argparse.Namespace) -> int:
+    import yaml
+
+    from gateway.cli.common import whole_file
+    from gateway.federation.trust_list import trust_list_entries
+
+    folder = args.out.parent if args.out is not None else Path()
+    entries = trust_list_entries(settings.pki_dir, args.peers, settings.country, folder)
+    text = yaml.safe_dump(entries, sort_keys=False, width=1000)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    with whole_file(args.out) as out:
+        out.write(text.encode())
+    print(f"gateway: trust list of {settings.country} written to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -103,6 +142,15 @@ def country_list(text: str) -> list[str]:
     if not codes:
         raise argparse.ArgumentTypeError("expected at least one country, such as DE,FR,IT")
     return list(dict.fromkeys(codes))
+
+
+def peer_pair(text: str) -> tuple[str, str]:
+    code, separator, url = text.partition("=")
+    if not separator or not url.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected CC=BASE_URL, such as IT=https://it.gateway.example"
+        )
+    return country(code), url.strip()
 
 
 def host_pair(text: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ registered OAuth client by being listed, under its gateway id), and its document
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,19 @@ import yaml
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.auth.keys import CA_CERT, public_jwks
 from gateway.domain.clients import RegisteredClient
 from gateway.errors import BadRequest
 
-__all__ = ["PEER_PURPOSES", "PEER_SCOPES", "Peer", "TrustList", "gateway_id", "load_trust_list"]
+__all__ = [
+    "PEER_PURPOSES",
+    "PEER_SCOPES",
+    "Peer",
+    "TrustList",
+    "gateway_id",
+    "load_trust_list",
+    "trust_list_entries",
+]
 
 # What a peer may ask for: the summaries of this country's citizens, for their care abroad.
 PEER_SCOPES = "system/Patient.r"
@@ -117,6 +127,38 @@ def load_trust_list(path: Path | None, own_country: str) -> TrustList:
     if duplicates:
         raise BadRequest(f"trust list {path}: lists {', '.join(duplicates)} more than once")
     return TrustList(tuple(_peer(entry, path.parent) for entry in entries))
+
+
+def trust_list_entries(
+    pki_dir: Path, peers: Sequence[tuple[str, str]], own_country: str, folder: Path
+) -> list[dict[str, Any]]:
+    """Trust list entries for ``peers`` (country, base URL) from the keys under ``pki_dir``
+    (``gateway pki init``'s layout): the CA by a path relative to ``folder``, where the file
+    will live, and each country's public JWKS inline.
+
+    :raises BadRequest: this gateway's own country or one country twice, a base URL that is
+        not an https origin;
+    :raises Unavailable: a country's certificates are missing.
+    """
+    countries = [country for country, _ in peers]
+    if own_country in countries:
+        raise BadRequest(f"trust list: {own_country} is this gateway's own country")
+    duplicates = sorted({c for c in countries if countries.count(c) > 1})
+    if duplicates:
+        raise BadRequest(f"trust list: {', '.join(duplicates)} named more than once")
+    ca_cert = os.path.relpath((pki_dir / CA_CERT).absolute(), folder.absolute())
+    entries = []
+    for country, base_url in peers:
+        item = {"country": country, "base_url": base_url, "ca_cert": ca_cert}
+        try:
+            checked = _PeerEntry.model_validate({**item, "jwks": {}})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise BadRequest(f"trust list: {country} {first['loc'][0]}: {first['msg']}") from None
+        entries.append(
+            {**item, "base_url": checked.base_url, "jwks": public_jwks(pki_dir, country)}
+        )
+    return entries
 
 
 def _entries(path: Path) -> list[_PeerEntry]:

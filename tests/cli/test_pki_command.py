@@ -1,4 +1,5 @@
-"""``gateway pki init`` as an operator runs it: exit codes, one-line errors, what lands where."""
+"""``gateway pki init`` and ``gateway pki trust-list`` as an operator runs them: exit codes,
+one-line errors, what lands where."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 
 from gateway import cli
 from gateway.auth import keys
+from gateway.federation.trust_list import load_trust_list
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -137,3 +140,68 @@ def test_help(gateway: Run) -> None:
     assert code == 0
     assert "--rotate" in out
     assert "GATEWAY_PKI_DIR" in out
+
+
+def test_trust_list_names_each_peer_with_its_keys(gateway: Run, tmp_path: Path) -> None:
+    assert gateway("pki", "init", "--countries", "ES,FR,IT")[0] == 0
+    out = tmp_path / "config" / "trust-list.yaml"
+    out.parent.mkdir()
+    code, printed, err = gateway(
+        "pki",
+        "trust-list",
+        "--peer",
+        "FR=https://fr.gateway.example:8442/",
+        "--peer",
+        "it=https://it.gateway.example",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    assert printed == ""
+    written = yaml.safe_load(out.read_text())
+    assert [entry["ca_cert"] for entry in written] == ["../certs/ca.pem", "../certs/ca.pem"]
+    assert written[1]["jwks"] == keys.public_jwks(tmp_path / "certs", "IT")
+    # ES's gateway can start with it: the file reads back as its peers.
+    trust = load_trust_list(out, "ES")
+    assert [(p.country, p.base_url) for p in trust] == [
+        ("FR", "https://fr.gateway.example:8442"),
+        ("IT", "https://it.gateway.example"),
+    ]
+    france = trust.peer("FR")
+    assert france is not None
+    assert france.jwks == keys.public_jwks(tmp_path / "certs", "FR")
+
+
+def test_trust_list_on_stdout_finds_the_ca_from_the_current_folder(gateway: Run) -> None:
+    assert gateway("pki", "init", "--countries", "ES,DE")[0] == 0
+    code, printed, err = gateway("pki", "trust-list", "--peer", "DE=https://de.example")
+    assert code == 0, err
+    assert [entry["ca_cert"] for entry in yaml.safe_load(printed)] == ["certs/ca.pem"]
+
+
+@pytest.mark.parametrize(
+    ("peers", "reason"),
+    [
+        (["ES=https://es.example"], "ES is this gateway's own country"),
+        (["FR=https://a.example", "FR=https://b.example"], "FR named more than once"),
+        (["FR=http://fr.example"], "FR base_url: Value error, must be an https:// URL"),
+        (["DE=https://de.example"], "certs/DE/signing.pem not found"),
+    ],
+)
+def test_trust_list_refusals_are_one_line(
+    gateway: Run, tmp_path: Path, peers: list[str], reason: str
+) -> None:
+    assert gateway("pki", "init", "--countries", "ES,FR")[0] == 0
+    out = tmp_path / "trust-list.yaml"
+    args = [part for peer in peers for part in ("--peer", peer)]
+    code, _, err = gateway("pki", "trust-list", *args, "--out", str(out))
+    assert reason in one_line_error(code, err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [[], ["--peer", "FR"], ["--peer", "FR="], ["--peer", "F=x"]])
+def test_trust_list_wrong_usage_exits_2(gateway: Run, args: list[str]) -> None:
+    code, out, err = gateway("pki", "trust-list", *args)
+    assert code == 2
+    assert out == ""
+    assert "usage:" in err

@@ -21,14 +21,17 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from sandbox.layout import PORTS
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
 COMPOSE = DOCKER / "compose.yaml"
 TEMPLATE = REPO / "deploy" / "nginx" / "gateway.conf.template"
 
-# The federation's one fixed layout: member state -> published HTTPS port (on 127.0.0.1).
-FEDERATION_PORTS = {"DE": 8441, "FR": 8442, "IT": 8443}
+# The federation's one fixed layout: member state -> published HTTPS port (on 127.0.0.1), the
+# same table `make federation` serves its gateways on.
+FEDERATION_PORTS = PORTS
 
 ROLES = ("db", "gateway", "tls")
 # Only what the image needs may be copied from the build context: never certs/, never var/.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -24,13 +25,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def gateway_process(environment: Mapping[str, str], uds: Path | None = None) -> Iterator[str]:
+def gateway_process(
+    environment: Mapping[str, str], uds: Path | None = None, *, tls_ca: Path | None = None
+) -> Iterator[str]:
     """Serve the gateway with ``environment`` (GATEWAY_* settings) and yield its base URL;
     stop it afterwards. Fails with the server's stderr if it does not come up. With ``uds``
-    it serves on that unix socket (``--uds``): reach it with ``httpx.HTTPTransport(uds=...)``."""
+    it serves on that unix socket (``--uds``): reach it with ``httpx.HTTPTransport(uds=...)``.
+    With ``tls_ca`` it serves HTTPS (``--tls``), checked against that CA while it starts."""
     port = free_port()
     env = {**os.environ, **environment, "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1"}
     where = ["--uds", str(uds)] if uds is not None else []
+    if tls_ca is not None:
+        where.append("--tls")
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", *where],
         env=env,
@@ -38,9 +44,11 @@ def gateway_process(environment: Mapping[str, str], uds: Path | None = None) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}" if uds is None else "http://gateway"
+    scheme = "https" if tls_ca is not None else "http"
+    base = f"{scheme}://127.0.0.1:{port}" if uds is None else "http://gateway"
+    verify = ssl.create_default_context(cafile=tls_ca) if tls_ca is not None else True
     try:
-        _wait_until_up(process, base, uds)
+        _wait_until_up(process, base, uds, verify)
         yield base
     finally:
         process.terminate()
@@ -53,10 +61,12 @@ def gateway_process(environment: Mapping[str, str], uds: Path | None = None) -> 
             process.stderr.close()
 
 
-def _wait_until_up(process: subprocess.Popen[str], base: str, uds: Path | None) -> None:
+def _wait_until_up(
+    process: subprocess.Popen[str], base: str, uds: Path | None, verify: ssl.SSLContext | bool
+) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     transport = httpx.HTTPTransport(uds=str(uds)) if uds is not None else None
-    with httpx.Client(transport=transport, timeout=1) as client:
+    with httpx.Client(transport=transport, timeout=1, verify=verify) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 error = process.stderr.read() if process.stderr else ""

@@ -1,0 +1,1 @@
+"""The teaching sandbox: three member states' gateways on one machine (``make federation``)."""
