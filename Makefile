@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.records
 	$(BIN)/python -m bench.translate_vcf
 	$(BIN)/python -m bench.summary
+	$(BIN)/python -m bench.cross_border
 
 # Three gateways on 127.0.0.1:8441-8443 and the walkthrough (README "Three member states on one
 # machine"); FEDERATION_ARGS=--keep-running leaves them running afterwards.

@@ -98,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--body", type=Path, help="answer with exactly these bytes")
     parser.add_argument("--path", default="/body", help="where --body is served")
     parser.add_argument("--media-type", default="application/fhir+json")
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate...")
+    parser.add_argument("--tls-key", type=Path, help="...and this key")
     args = parser.parse_args(argv)
     served = (
         app if args.body is None else body_app(args.body.read_bytes(), args.path, args.media_type)
@@ -110,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_config=None,
         access_log=False,
         server_header=False,
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
     return 0
 

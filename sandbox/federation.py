@@ -41,7 +41,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from sandbox.gateways import NODE_SCOPES, PEER_TIMEOUT, MemberState, SetupFailed
-from sandbox.layout import HOST, PORTS
+from sandbox.layout import HOST, PORTS, base_url
 from sandbox.tamper import SUMMARY_PATH, TamperingProxy
 
 WORKDIR = Path("var/federation")
@@ -141,11 +141,12 @@ def revoked_consent(federation: Federation) -> None:
     say("FR's node asks FR again, exactly as before.")
     answer = federation.ask_summary(fr)
     expect(
-        answer.status_code in (403, 404),
-        f"FR answered {answer.status_code} where a refusal (403 or 404) was due",
+        answer.status_code == 403,
+        f"FR answered {answer.status_code} where IT's refusal (403) was due",
     )
     shows(f"access refused: FR answered {answer.status_code} ({diagnostics(answer)})")
-    say("IT's consent engine refused; a refusal does not say whether the citizen exists.")
+    say("IT's consent engine refused, and FR passed the refusal on: a 403 that never says why")
+    say("(a revocation, a purpose or country not granted, a default all read the same).")
 
 
 def tampered_summary(federation: Federation) -> None:
@@ -160,8 +161,10 @@ def tampered_summary(federation: Federation) -> None:
     it.stop()
     it.start(port=backstage)
     try:
-        certificate, key = it.pki / "IT" / "server.pem", it.pki / "IT" / "server.key"
-        with TamperingProxy(it.port, backstage, certificate, key, it.ca, evidence) as proxy:
+        tls = (it.pki / "IT" / "server.pem", it.pki / "IT" / "server.key", it.ca)
+        upstream = base_url(backstage, it.host)
+        listen = (it.host, it.port)
+        with TamperingProxy(listen, upstream, tls, evidence, it.prefix) as proxy:
             answer = federation.ask_summary(fr)
     finally:
         it.stop()
@@ -231,7 +234,9 @@ def set_up(members: Mapping[str, MemberState]) -> None:
     ):
         say(f"  {command:<42} {what}")
     first.folder.mkdir()  # commands run in their member state's folder; this one is DE's
-    first.must("pki", "init", "--countries", countries, "--out", first.pki)
+    # A member state on a host of its own is reached at that address: its certificate says so.
+    hosts = [f"--host={m.country}={m.host}" for m in members.values() if m.host != HOST]
+    first.must("pki", "init", "--countries", countries, *hosts, "--out", first.pki)
     with ThreadPoolExecutor(len(members)) as pool:
         others = {cc: [m for m in members.values() if m.country != cc] for cc in members}
         for done in [pool.submit(_set_up_member, m, others[m.country]) for m in members.values()]:

@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -37,13 +38,24 @@ class SetupFailed(Exception):
 
 
 class MemberState:
-    """The gateway of ``country``, public at ``https://127.0.0.1:<port>``, with its files in
-    ``<workdir>/<country>`` and the federation's keys in ``<workdir>/pki``."""
+    """The gateway of ``country``, public at ``https://<host>:<port>``, with its files in
+    ``<workdir>/<country>`` and the federation's keys in ``<workdir>/pki``. ``prefix`` runs its
+    server somewhere else than here: ``ip netns exec NAME`` puts it on a host of its own (the
+    multi-host test); the ``gateway`` commands that set it up only touch its files."""
 
-    def __init__(self, country: str, port: int, workdir: Path) -> None:
+    def __init__(
+        self,
+        country: str,
+        port: int,
+        workdir: Path,
+        host: str = HOST,
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.country = country
         self.port = port
-        self.base_url = base_url(port)
+        self.host = host
+        self.prefix = tuple(prefix)
+        self.base_url = base_url(port, host)
         self.folder = workdir / country
         self.pki = workdir / "pki"
         self.ca = self.pki / "ca.pem"
@@ -57,7 +69,7 @@ class MemberState:
     def environment(self) -> dict[str, str]:
         return {
             "GATEWAY_COUNTRY": self.country,
-            "GATEWAY_HOST": HOST,
+            "GATEWAY_HOST": self.host,
             "GATEWAY_PORT": str(self.port),
             "GATEWAY_BASE_URL": self.base_url,
             "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{self.folder / 'gateway.db'}",
@@ -110,7 +122,16 @@ class MemberState:
         self._listening = listen
         log = (self.folder / "gateway.log").open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--tls", "--port", str(listen)],
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--tls",
+                "--port",
+                str(listen),
+            ],
             cwd=self.folder,
             env=self._process_environment(),
             stdout=log,
@@ -160,7 +181,7 @@ class MemberState:
                 if self._process is None or self._process.poll() is not None:
                     raise SetupFailed(f"{self.country}: gateway serve stopped: {self._last_log()}")
                 try:
-                    if client.get(f"{base_url(port)}/health").status_code == 200:
+                    if client.get(f"{base_url(port, self.host)}/health").status_code == 200:
                         return
                 except httpx.TransportError:
                     pass

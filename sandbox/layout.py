@@ -14,5 +14,5 @@ PORTS: Mapping[str, int] = MappingProxyType({"DE": 8441, "FR": 8442, "IT": 8443}
 HOST = "127.0.0.1"
 
 
-def base_url(port: int) -> str:
-    return f"https://{HOST}:{port}"
+def base_url(port: int, host: str = HOST) -> str:
+    return f"https://{host}:{port}"

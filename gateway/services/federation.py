@@ -14,8 +14,12 @@ came from a peer is never forwarded again: each hop is one member state asking a
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cachetools import LRUCache
 from cryptography.x509.oid import NameOID
 
 from gateway.auth.iua import RequesterContext
@@ -32,6 +36,20 @@ from gateway.services.summaries import NOT_PERMITTED, SignedSummary, SummaryServ
 __all__ = ["FederatedSummaries"]
 
 SUMMARY_PATH = "/fhir/Patient/$summary"
+_PROVEN_DOCUMENTS = 1024
+ProofKey = tuple[str, bytes, Identifier]  # the peer, the SHA-256 of the bytes, the citizen
+
+
+@dataclass(frozen=True, slots=True)
+class _Proven:
+    """Bytes that passed every check: a peer answering the same bytes again (it keeps its
+    signed documents per patient version) needs no new check while the signer's certificate
+    is valid."""
+
+    bundle_id: str
+    valid_until: datetime
+
+
 _NOT_FOUND = "no such patient"
 
 
@@ -51,6 +69,7 @@ class FederatedSummaries:
         self._trust = trust
         self._peers = peers
         self._audit = audit
+        self._proven: LRUCache[ProofKey, _Proven] = LRUCache(_PROVEN_DOCUMENTS)
 
     async def summary(self, identifier: Identifier, who: Requester) -> SignedSummary:
         """The signed summary of the citizen with ``identifier``, from wherever it lives.
@@ -94,9 +113,13 @@ class FederatedSummaries:
         params = {"identifier": f"{identifier.system}|{identifier.value}"}
         answer = await peers.get(peer, SUMMARY_PATH, params, context, who.purpose)
         _check_status(answer, peer.country)
-        verified = _verified(answer.body, peer)
-        _check_subject(verified.document, identifier, peer.country)
-        return SignedSummary(str(verified.document.get("id", "")), answer.body)
+        key: ProofKey = (peer.country, hashlib.sha256(answer.body).digest(), identifier)
+        proven = self._proven.get(key)
+        if proven is None or datetime.now(UTC) >= proven.valid_until:
+            # Canonicalising and checking ~100 KB takes milliseconds: off the event loop.
+            proven = await asyncio.to_thread(_prove, answer.body, peer, identifier)
+            self._proven[key] = proven
+        return SignedSummary(proven.bundle_id, answer.body)
 
     async def _log(
         self, who: Requester, peer: Peer, outcome: str, bundle_id: str | None, description: str
@@ -119,6 +142,12 @@ def _check_status(answer: PeerAnswer, country: str) -> None:
     if answer.status == 403:
         raise Forbidden(NOT_PERMITTED)
     raise PeerFailed(f"{country}: answered HTTP {answer.status}")
+
+
+def _prove(body: bytes, peer: Peer, identifier: Identifier) -> _Proven:
+    verified = _verified(body, peer)
+    _check_subject(verified.document, identifier, peer.country)
+    return _Proven(str(verified.document.get("id", "")), verified.certificate.not_valid_after_utc)
 
 
 def _verified(body: bytes, peer: Peer) -> VerifiedSignature:

@@ -22,7 +22,7 @@ NARRATED = [
     "=> signature verified here too (gateway verify): valid: signed by gateway-it document signing",
     "Step 2: IT's consent portal revokes consent: FR's next request is refused",
     "=> IT stored it: consent revoked",
-    "=> access refused: FR answered 404 (no such patient)",
+    "=> access refused: FR answered 403 (access to this patient's data is not permitted)",
     "Step 3: a summary tampered with on the wire is refused by the receiver",
     "=> tampered on the wire: the proxy deleted benzylpenicillin from her summary",
     "=> FR refused the document: 502 (IT: the document's signature is refused",
