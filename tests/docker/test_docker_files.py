@@ -234,14 +234,14 @@ def test_gateway_serves_its_country_from_its_own_database(
 
 @pytest.mark.parametrize("country", FEDERATION_PORTS)
 def test_gateway_mounts_its_own_keys_read_only(services: dict[str, Any], country: str) -> None:
-    """Its country's folder, the CA certificate and the trust list: not the CA's private key,
-    not another member state's keys."""
+    """Its country's folder, the CA certificate and its own trust list (naming the other two):
+    not the CA's private key, not another member state's keys."""
     binds = [m for m in mounts(service(services, country, "gateway")) if not m.named_volume]
     certs = REPO / "certs"
     assert {m.host_path() for m in binds} == {
         certs / "ca.pem",
         certs / country,
-        certs / "trust-list.yaml",
+        certs / f"trust-list-{country.lower()}.yaml",
     }
     assert all(m.read_only for m in binds)
     assert {m.target for m in binds} == {
@@ -256,8 +256,14 @@ def test_tls_front_publishes_the_countrys_port_alone(
     services: dict[str, Any], country: str
 ) -> None:
     front = service(services, country, "tls")
-    assert front["ports"] == [f"127.0.0.1:{FEDERATION_PORTS[country]}:443"]
-    assert environment(front)["NGINX_LISTEN"] == "443"
+    port = FEDERATION_PORTS[country]
+    # The same port inside and out: the base URL peers and host clients use is one.
+    assert front["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert environment(front)["NGINX_LISTEN"] == str(port)
+    name = f"{country.lower()}.gateway.test"
+    assert front["networks"]["federation"]["aliases"] == [name]
+    gateway = service(services, country, "gateway")
+    assert environment(gateway)["GATEWAY_BASE_URL"] == f"https://{name}:{port}"
     assert front["depends_on"] == {f"{country.lower()}-gateway": {"condition": "service_healthy"}}
     for role in ("db", "gateway"):
         assert "ports" not in service(services, country, role), f"{role} is reached inside only"
