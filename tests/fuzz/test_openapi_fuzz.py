@@ -1,7 +1,9 @@
 """Schemathesis over the gateway's own ``/openapi.json``: every operation, examples generated
 from its declared parameters and bodies, sent to the real app with a node's bearer token.
 
-Each response must not be a 5xx and must match what the document declares for it (status
+Examples are drawn from the schema (positive) and from its violations (negative: wrong
+types, missing fields, out-of-range values), as a hostile client would send. Each response
+must not be a 5xx and must match what the document declares for it (status
 code, media type, body schema). ``GATEWAY_FUZZ_EXAMPLES`` sets the examples per operation
 (a few in ``make test``; ``make fuzz`` runs many more), and the seed is fixed so that a
 failure found in CI replays on a laptop.
@@ -24,6 +26,7 @@ from hypothesis import HealthCheck, given
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.generation.case import Case
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -98,7 +101,7 @@ def _fuzz(client: TestClient, token: str, operation: Any, seen: Counter[int]) ->
         suppress_health_check=list(HealthCheck),
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE))
     def run(case: Case[Any]) -> None:
         kwargs = case.as_transport_kwargs(base_url="http://testserver")
         request = _for_testclient(kwargs)
