@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint bench federation clean help
+.PHONY: run test test-postgres fuzz lint bench federation clean help
 
 help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, mypy (strict), import-linter"
+	@echo "make fuzz    schemathesis over /openapi.json with many examples, SQLite then PostgreSQL (minutes)"
 	@echo "make bench   ingest, query, carrier-layout, national-record, translate-vcf and summary benchmarks (minutes)"
 	@echo "make federation  three member states' gateways (DE, FR, IT) on 127.0.0.1 and a narrated walkthrough"
 
@@ -55,6 +56,14 @@ test: $(STAMP)
 # The same suite on PostgreSQL (a scratch database is created on this server and dropped).
 test-postgres: $(STAMP)
 	GATEWAY_TEST_DATABASE_URL=$${GATEWAY_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+
+# The long fuzz: the test `make test` runs with a few examples per operation, here with
+# GATEWAY_FUZZ_EXAMPLES (default 200) on SQLite, then on PostgreSQL.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	GATEWAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -rP -p no:cacheprovider --timeout=3600 tests/fuzz
+	GATEWAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GATEWAY_TEST_DATABASE_URL=$${GATEWAY_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -q -rP -p no:cacheprovider --timeout=3600 tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway tests bench sandbox

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,7 @@ from gateway.api import (
     health,
     national,
     oauth,
+    openapi,
     wellknown,
 )
 from gateway.api.client_cert import ForwardedClient, TrustedProxies
@@ -162,7 +164,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wellknown.router)
     app.include_router(oauth.router)
     app.add_middleware(AccessLog)
+    _complete_openapi(app)
     return app
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """``/openapi.json`` with the bodies and errors FastAPI cannot see (gateway.api.openapi)."""
+    generate = app.openapi
+    completed: dict[str, Any] = {}
+
+    def document() -> dict[str, Any]:
+        if not completed:
+            completed.update(openapi.complete(generate()))
+        return completed
+
+    app.openapi = document  # type: ignore[method-assign]
 
 
 class AccessLog:
