@@ -2,9 +2,10 @@
 
 ``InputLimits`` refuses, before routing: a request target (path and query) longer than
 ``GATEWAY_MAX_URL_BYTES`` (414), request headers larger than ``GATEWAY_MAX_HEADER_BYTES`` in
-total (431), a path or query parameter that is not UTF-8 once percent-decoded or holds a NUL
-or another control character, and a path with a ``.`` or ``..`` segment (400: no route serves
-files, but a path that climbs is never what a client meant). It also bounds how long a body may
+total (431), a path or query parameter that is not UTF-8 once percent-decoded (the server
+would hand the routes U+FFFD in its place) and a path with a ``.`` or ``..`` segment (400: no
+route serves files, but a path that climbs is never what a client meant). NUL and other
+control characters are the routes' to refuse, naming the parameter they are in. It also bounds how long a body may
 take to arrive (``GATEWAY_BODY_TIMEOUT``): a client trickling its body gets 408 and the
 connection is closed, instead of holding a worker for as long as it likes.
 """
@@ -12,16 +13,12 @@ connection is closed, instead of holding a worker for as long as it likes.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import BadRequest, HeadersTooLarge, RequestTimeout, UriTooLong
-
-# C0 controls and DEL: no identifier, filter or path of any route has one.
-_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +58,8 @@ def check_target(scope: Scope, max_bytes: int) -> None:
 
 
 def _decoded(raw: bytes, what: str) -> str:
-    octets = unquote_to_bytes(raw)
-    if _CONTROL.search(octets):
-        raise BadRequest(f"{what} holds a control character")
     try:
-        return octets.decode("utf-8")
+        return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest(f"{what} is not UTF-8 once percent-decoded") from None
 

