@@ -5,9 +5,9 @@
 total (431), a path or query parameter that is not UTF-8 once percent-decoded (the server
 would hand the routes U+FFFD in its place) and a path with a ``.`` or ``..`` segment (400: no
 route serves files, but a path that climbs is never what a client meant). NUL and other
-control characters are the routes' to refuse, naming the parameter they are in. It also bounds how long a body may
-take to arrive (``GATEWAY_BODY_TIMEOUT``): a client trickling its body gets 408 and the
-connection is closed, instead of holding a worker for as long as it likes.
+control characters are the routes' to refuse, naming the parameter they are in. It also
+bounds how long a body may take to arrive (``GATEWAY_BODY_TIMEOUT``): a client trickling its
+body gets 408 and the connection is closed, instead of holding a worker for as long as it likes.
 """
 
 from __future__ import annotations
