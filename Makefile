@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres fuzz lint bench federation clean help
+.PHONY: run test test-postgres fuzz lint bench load federation clean help
 
 help:
 	@echo "make run     install, load the demo data, serve the gateway on http://127.0.0.1:8080"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint    ruff, mypy (strict), import-linter"
 	@echo "make fuzz    schemathesis over /openapi.json with many examples, SQLite then PostgreSQL (minutes)"
 	@echo "make bench   ingest, query, carrier-layout, national-record, translate-vcf and summary benchmarks (minutes)"
+	@echo "make load    a mixed load (Beacon, \$$summary, consent webhooks) on a real server, 60 s per back end"
 	@echo "make federation  three member states' gateways (DE, FR, IT) on 127.0.0.1 and a narrated walkthrough"
 
 $(STAMP): pyproject.toml
@@ -80,6 +81,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.translate_vcf
 	$(BIN)/python -m bench.summary
 	$(BIN)/python -m bench.cross_border
+
+# Beacon queries, $summary reads and signed consent webhooks from 8 clients, 60 s measured per
+# back end (PostgreSQL: a database bench_load on BENCH_POSTGRES_URL's server); fails on any
+# error, a lost webhook, a broken audit chain or memory growing 10% or more after the warm-up.
+load: $(STAMP)
+	$(BIN)/python -m bench.mixed_load --duration 60 --warmup 10 $(LOAD_ARGS)
 
 # Three gateways on 127.0.0.1:8441-8443 and the walkthrough (README "Three member states on one
 # machine"); FEDERATION_ARGS=--keep-running leaves them running afterwards.

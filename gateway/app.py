@@ -26,6 +26,7 @@ from gateway.api import (
 )
 from gateway.api.client_cert import ForwardedClient, TrustedProxies
 from gateway.api.deps import Services
+from gateway.api.limits import InputLimits, Limits
 from gateway.beacon.responses import API_VERSION
 from gateway.federation.trust_list import load_trust_list
 from gateway.fhir.capability import capability_statement
@@ -152,8 +153,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "discovery for one member state.",
         lifespan=lifespan,
     )
-    # Added before errors.install, so it runs inside CatchAll, which answers its 400s.
+    # Added before errors.install, so they run inside CatchAll, which answers their 4xx.
     app.add_middleware(ForwardedClient, proxies=proxies)
+    limits = Limits(settings.max_url_bytes, settings.max_header_bytes, settings.body_timeout)
+    app.add_middleware(InputLimits, limits=limits)
     errors.install(app, lambda: (settings.gateway_id, API_VERSION))
     app.include_router(health.router)
     app.include_router(beacon.router)

@@ -9,7 +9,10 @@ turn them into HTTP answers (Beacon error, OperationOutcome, problem document) o
      │    ├── IngestError             a file that cannot be ingested (names the line/record)
      │    ├── RecordError             a national record that cannot be read (names where)
      │    │    └── RecordRejected 422  readable, but breaks a rule (no identifier, bad check)
-     │    └── TooLarge           413  a request body over the limit
+     │    ├── TooLarge           413  a request body over the limit
+     │    ├── UriTooLong         414  a request target (path and query) over the limit
+     │    ├── HeadersTooLarge    431  request headers over the limit
+     │    └── RequestTimeout     408  a body that did not arrive in time (a slow client)
      ├── Unauthorized            401  no or a bad credential (token, webhook signature)
      ├── OAuthError          400/401  a token request refused (RFC 6749 §5.2 error codes)
      ├── NotFound                404
@@ -80,6 +83,26 @@ class RecordRejected(RecordError):
 class TooLarge(BadRequest):
     code = "too_large"
     status = 413
+
+
+class UriTooLong(BadRequest):
+    code = "uri_too_long"
+    status = 414
+
+
+class HeadersTooLarge(BadRequest):
+    code = "headers_too_large"
+    status = 431
+
+
+class RequestTimeout(BadRequest):
+    code = "request_timeout"
+    status = 408
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still be on its way: the connection cannot be reused.
+        return {"Connection": "close"}
 
 
 class _Challenged(GatewayError):

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     pki_dir: Path = Path("certs")
     profiles_dir: Path = Path("profiles")
     record_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # one pushed national record
+    # Every request, before any route (gateway.api.limits): the request target (414 over it),
+    # all headers together (431; passports in Authorization make these the largest), and the
+    # seconds a body may take to arrive (408, a client trickling its body).
+    max_url_bytes: int = Field(default=8 * 1024, ge=256)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    body_timeout: float = Field(default=30.0, gt=0, le=600)
     trust_list: Path | None = None
     peer_timeout: float = Field(default=10.0, gt=0, le=120)  # seconds for a whole peer call
     peer_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # one peer answer

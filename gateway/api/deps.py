@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
@@ -27,6 +27,7 @@ from gateway.services.summaries import SummaryService
 from gateway.settings import Settings
 
 MAX_QUERY_BODY = 1 << 20
+MAX_JSON_DEPTH = 32  # a Beacon query needs 5 levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +91,53 @@ async def network_request(request: Request) -> NetworkRequest:
 
 async def _query_body(request: Request) -> object:
     body = await bounded_body(request, MAX_QUERY_BODY)
+    if not body.strip():
+        return {}
     try:
-        decoded: object = orjson.loads(body) if body.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise BadBeaconQuery(f"request body is not JSON: {exc}") from exc
+        return strict_json(body)
+    except ValueError as exc:
+        raise BadBeaconQuery(f"request body: {exc}") from None
+
+
+def strict_json(body: bytes) -> object:
+    """``body`` parsed as JSON, refusing what a lenient parser lets through: duplicate keys
+    (which one wins differs between parsers), nesting deeper than ``MAX_JSON_DEPTH``, and
+    NUL characters in keys or strings.
+
+    :raises ValueError: says which, never quoting the body (it may carry identifiers).
+    """
+    try:
+        decoded: object = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({str(exc).split(':')[0]})") from None
+    _check_tree(decoded)
     return decoded
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a duplicate key")  # caught by json.loads' caller as not JSON
+    return found
+
+
+def _check_tree(decoded: object) -> None:
+    pending: list[tuple[object, int]] = [(decoded, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("a NUL character in a string")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
 
 
 async def bounded_body(request: Request, limit: int) -> bytes:

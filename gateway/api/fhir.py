@@ -20,9 +20,11 @@ from gateway.fhir.search import searchset
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 MAX_COUNT = 1000
+MAX_OFFSET = 2**31 - 1
 DEFAULT_COUNT = 50
 CountQuery = Annotated[int | None, Query(alias="_count", ge=0, le=MAX_COUNT)]
-OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0)]
+# Bounded: on PostgreSQL an OFFSET beyond a bigint is a database error, not an empty page.
+OffsetQuery = Annotated[int | None, Query(alias="_offset", ge=0, le=MAX_OFFSET)]
 # What each route needs of the token (SMART v2 scopes, DESIGN.md §2).
 ReadsPatient = Annotated[Requester, authorized("Patient", "r")]
 SearchesPatients = Annotated[Requester, authorized("Patient", "s")]

@@ -89,6 +89,7 @@ _QUERY_KEYS = (
     "$schema", "requestParameters", "filters", "pagination", "requestedGranularity",
     "includeResultsetResponses", "testMode",
 )  # fmt: skip
+MAX_OFFSET = 2**31 - 1  # records skipped at most (skip * limit)
 _PAGINATION_KEYS = ("skip", "limit", "currentPage", "nextPage", "previousPage")
 
 
@@ -326,7 +327,11 @@ def _pagination(skip: object, limit: object, max_limit: int) -> tuple[int, int]:
         raise ValueError(f"max_limit must be positive, got {max_limit}")
     pages = 0 if skip is None else non_negative(skip, "skip")
     size = DEFAULT_LIMIT if limit is None else non_negative(limit, "limit")
-    return pages, min(size or max_limit, max_limit)
+    size = min(size or max_limit, max_limit)
+    if pages * size > MAX_OFFSET:
+        # Past any real page; on PostgreSQL an OFFSET beyond a bigint is a database error.
+        raise BadBeaconQuery(f"skip: {pages} pages of {size} start past the last record")
+    return pages, size
 
 
 def _granularity(value: object) -> Granularity:
