@@ -5,6 +5,7 @@ acknowledged. The audit chain holds after every kill."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -13,20 +14,41 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.api.conftest import SMALL_VCF
 from tests.api.test_concurrent_records import SAMPLE
-from tests.cli.test_ingest_command import large_vcf, listing
+from tests.cli.test_ingest_command import listing
 from tests.faults.support import assert_audit_holds, run_gateway, stored_records
 from tests.support.server import served_gateway
 
-__all__ = ["large_vcf"]  # the 40,000-record VCF fixture, shared with the CLI tests
-
 REPO = Path(__file__).resolve().parents[2]
 LARGE_REGION = {"referenceName": "2", "start": "999", "end": "500000"}
+RECORDS = 12_000
+SAMPLES = 100
+
+
+@pytest.fixture(scope="module")
+def large_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12,000 records x 100 samples on chr2: a few seconds of ingest, long enough to kill."""
+    path = tmp_path_factory.mktemp("large") / "large.vcf"
+    rng = random.Random(7)
+    names = "\t".join(f"L{i:03d}" for i in range(SAMPLES))
+    genotypes = ["0|0"] * (SAMPLES - 10) + ["0|1", "1|0", "1|1", "0|1", "0|1"] * 2
+    with path.open("w") as out:
+        out.write(
+            "##fileformat=VCFv4.3\n##contig=<ID=chr2,length=242193529>\n"
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+            f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{names}\n"
+        )
+        for i in range(RECORDS):
+            rng.shuffle(genotypes)
+            calls = "\t".join(genotypes)
+            out.write(f"chr2\t{1000 + i * 10}\t.\tA\tG\t.\tPASS\t.\tGT\t{calls}\n")
+    return path
 
 
 def variants_in_beacon(settings: Settings) -> int:
@@ -61,8 +83,9 @@ def test_a_killed_ingest_shows_nothing_half_written_and_completes_on_retry(
 
     again = run_gateway(database_url, *ingest[3:], "--assembly", "GRCh38")
     assert again.returncode == 0, again.stderr
-    assert listing(database_url)["d"][-2:] == ["40008", "206"]
-    assert variants_in_beacon(settings) == 40_000
+    small = 8, 6  # small.vcf's variants and samples
+    assert listing(database_url)["d"][-2:] == [str(RECORDS + small[0]), str(SAMPLES + small[1])]
+    assert variants_in_beacon(settings) == RECORDS
     assert_audit_holds(database_url)
 
 
