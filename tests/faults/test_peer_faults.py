@@ -17,13 +17,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 
+from gateway.app import create_app
 from gateway.auth.pki import init_pki
 from tests.api.conftest import SMALL_VCF
 from tests.api.test_beacon_network import trust_list
+from tests.api.test_cross_border import Border, border, summary
 from tests.faults.support import assert_audit_holds, run_gateway
+from tests.support.oauth import obtain_token
 from tests.support.server import served_gateway
 from tests.support.tls_server import free_port, silent_tls_server
+
+__all__ = ["border"]  # two member states, DE and FR, shared with the cross-border tests
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 1.0  # GATEWAY_BEACON_NETWORK_TIMEOUT of the gateway under test
@@ -134,3 +141,47 @@ def test_hanging_and_garbage_peers_are_bounded_and_leak_nothing(
         assert after_threads <= threads + 2, (threads, after_threads)
         assert after_files <= files + 2, (files, after_files)
     assert_audit_holds(database_url)
+
+
+# --- a summary across the border: one peer asked, its failure is the answer ----------------
+
+PEER_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def fr_impatient(border: Border) -> Iterator[TestClient]:
+    """FR's gateway giving DE ``PEER_TIMEOUT`` seconds per call."""
+    impatient = border.fr.model_copy(update={"peer_timeout": PEER_TIMEOUT})
+    with TestClient(create_app(impatient)) as http:
+        http.headers["Authorization"] = f"Bearer {obtain_token(http, impatient, border.node_fr)}"
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("peer", "status", "says"),
+    [
+        ("hangs", 504, f"DE: no answer within {PEER_TIMEOUT:g} s"),
+        ("noise", 502, "DE: unreachable"),
+        ("not json", 502, "DE: its token answer is not JSON"),
+    ],
+)
+def test_a_faulty_peer_is_a_bounded_clean_502_or_504(
+    border: Border, fr_impatient: TestClient, peer: str, status: int, says: str
+) -> None:
+    port = int(border.de.public_base_url.rsplit(":", 1)[1])
+    faulty = {
+        "hangs": silent_tls_server(port, border.pki, "DE"),
+        "noise": garbage_tls_server(port, border.pki, "DE", NOISE),
+        "not json": garbage_tls_server(port, border.pki, "DE", NOT_JSON),
+    }[peer]
+    with faulty:
+        for _ in range(3):
+            started = time.monotonic()
+            answer = summary(fr_impatient)
+            assert time.monotonic() - started < PEER_TIMEOUT + 2
+            assert answer.status_code == status, answer.text
+            outcome = answer.json()
+            assert outcome["resourceType"] == "OperationOutcome"
+            assert says in outcome["issue"][0]["diagnostics"]
+            assert "Traceback" not in answer.text
+    assert_audit_holds(border.fr.database_url)
