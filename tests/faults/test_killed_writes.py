@@ -144,7 +144,7 @@ def test_a_server_killed_during_record_pushes_keeps_exactly_what_it_acknowledged
         **environment,
     )
     assert added.returncode == 0, added.stderr
-    bodies = submissions(40)
+    bodies = submissions(16)
     acknowledged: list[int] = []
     with served_gateway(environment) as (base, process):
         bearer = token(environment, base, keys)
