@@ -32,6 +32,16 @@ def gateway_process(
     stop it afterwards. Fails with the server's stderr if it does not come up. With ``uds``
     it serves on that unix socket (``--uds``): reach it with ``httpx.HTTPTransport(uds=...)``.
     With ``tls_ca`` it serves HTTPS (``--tls``), checked against that CA while it starts."""
+    with served_gateway(environment, uds, tls_ca=tls_ca) as (base, _process):
+        yield base
+
+
+@contextmanager
+def served_gateway(
+    environment: Mapping[str, str], uds: Path | None = None, *, tls_ca: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``gateway_process`` that also yields the process, for tests that signal or inspect it
+    (kill -9, its threads and open files)."""
     port = free_port()
     env = {**os.environ, **environment, "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1"}
     where = ["--uds", str(uds)] if uds is not None else []
@@ -49,7 +59,7 @@ def gateway_process(
     verify = ssl.create_default_context(cafile=tls_ca) if tls_ca is not None else True
     try:
         _wait_until_up(process, base, uds, verify)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
