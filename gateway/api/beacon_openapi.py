@@ -61,14 +61,94 @@ def parameters(*, variant: bool) -> dict[str, Any]:
     }
 
 
+_BASES = {"type": "string", "pattern": "^[ACGTN]+$"}
+_POSITIONS = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "maxItems": 2},
+    ]
+}
+_VARIANT_PARAMETERS = {
+    "type": "object",
+    "properties": {
+        "referenceName": {"type": "string"},
+        "start": _POSITIONS,
+        "end": _POSITIONS,
+        "referenceBases": _BASES,
+        "alternateBases": _BASES,
+        "variantType": {"type": "string"},
+        "variantMinLength": {"type": "integer", "minimum": 0},
+        "variantMaxLength": {"type": "integer", "minimum": 0},
+        "geneId": {"type": "string"},
+        "assemblyId": {"type": "string"},
+        "genomicAlleleShortForm": {"type": "string"},
+        "datasetIds": {"type": "array", "items": {"type": "string"}},
+    },
+}
+# beaconRequestBody.json (Beacon v2.1.1) with its references resolved, as far as this gateway
+# reads it: enough for a client generator, /docs and the fuzzer to build real queries.
+_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "meta": {
+            "type": "object",
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "requestedSchemas": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "query": {
+            "type": "object",
+            "properties": {
+                "requestParameters": {
+                    "oneOf": [
+                        _VARIANT_PARAMETERS,
+                        {
+                            "type": "object",
+                            "properties": {"g_variant": _VARIANT_PARAMETERS},
+                            "required": ["g_variant"],
+                        },
+                    ]
+                },
+                "filters": {
+                    "type": "array",
+                    "items": {
+                        "oneOf": [
+                            {"type": "string"},
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "includeDescendantTerms": {"type": "boolean"},
+                                    "similarity": {"enum": ["exact", "high", "medium", "low"]},
+                                },
+                                "required": ["id"],
+                            },
+                        ]
+                    },
+                },
+                "includeResultsetResponses": {"enum": ["ALL", "HIT", "MISS", "NONE"]},
+                "pagination": {
+                    "type": "object",
+                    "properties": {
+                        "skip": {"type": "integer", "minimum": 0},
+                        "limit": {"type": "integer", "minimum": 0},
+                    },
+                },
+                "requestedGranularity": {"enum": ["boolean", "count", "record", "aggregated"]},
+                "testMode": {"type": "boolean"},
+            },
+        },
+    },
+}
+
+
 def request_body() -> dict[str, Any]:
     """``openapi_extra`` for a POST query route: a Beacon v2 request body."""
     return {
         "requestBody": {
             "required": False,
-            "content": {
-                "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE_BODY}
-            },
+            "content": {"application/json": {"schema": _REQUEST_SCHEMA, "example": _EXAMPLE_BODY}},
             "description": "Beacon v2 request (beaconRequestBody.json); requestParameters "
             'may be flat or wrapped as {"g_variant": {...}}; requestedGranularity is '
             "honoured up to what the dataset and the caller allow.",
