@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +27,12 @@ from tests.api.test_cross_border import Border, border, summary
 from tests.faults.support import assert_audit_holds, run_gateway
 from tests.support.oauth import obtain_token
 from tests.support.server import served_gateway
-from tests.support.tls_server import free_port, silent_tls_server
+from tests.support.tls_server import (
+    accepting,
+    free_port,
+    peer_tls_context,
+    silent_tls_server,
+)
 
 __all__ = ["border"]  # two member states, DE and FR, shared with the cross-border tests
 
@@ -46,10 +50,7 @@ NOT_JSON = (
 @contextmanager
 def garbage_tls_server(port: int, pki: Path, country: str, answer: bytes) -> Iterator[None]:
     """A peer that completes the TLS handshake and answers whatever it reads with ``answer``."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
-    context.load_cert_chain(pki / country / "server.pem", pki / country / "server.key")
-    context.verify_mode = ssl.CERT_REQUIRED
-    stop = threading.Event()
+    context = peer_tls_context(pki, country)
 
     def reply(connection: socket.socket) -> None:
         try:
@@ -62,23 +63,8 @@ def garbage_tls_server(port: int, pki: Path, country: str, answer: bytes) -> Ite
         except OSError:
             pass  # the gateway gave up first: fine
 
-    def serve(listener: socket.socket) -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=reply, args=(connection,), daemon=True).start()
-
-    with socket.create_server(("127.0.0.1", port)) as listener:
-        listener.settimeout(0.2)
-        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
+    with accepting(port, reply, threading.Event()):
+        yield
 
 
 def resources(pid: int) -> tuple[int, int]:

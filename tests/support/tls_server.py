@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,13 +51,46 @@ def tls_server(app: FastAPI, port: int, pki: Path, country: str) -> Iterator[Non
         thread.join(timeout=10)
 
 
+def peer_tls_context(pki: Path, country: str) -> ssl.SSLContext:
+    """A server context with ``country``'s certificate, asking for a client certificate of
+    the CA in ``pki``: what a hand-made peer needs to complete the handshake."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
+    context.load_cert_chain(pki / country / "server.pem", pki / country / "server.key")
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+@contextmanager
+def accepting(
+    port: int, handle: Callable[[socket.socket], None], stop: threading.Event
+) -> Iterator[None]:
+    """Accept connections on 127.0.0.1:``port``, each handled by ``handle`` in a thread of
+    its own, until the block ends (``stop`` is set then, for the handlers to see)."""
+
+    def serve(listener: socket.socket) -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(connection,), daemon=True).start()
+
+    with socket.create_server(("127.0.0.1", port)) as listener:
+        listener.settimeout(0.2)
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
 @contextmanager
 def silent_tls_server(port: int, pki: Path, country: str) -> Iterator[None]:
     """A peer that hangs: it completes the TLS handshake (with ``country``'s certificate,
     asking for a client certificate of the CA in ``pki``), reads, and never answers."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
-    context.load_cert_chain(pki / country / "server.pem", pki / country / "server.key")
-    context.verify_mode = ssl.CERT_REQUIRED
+    context = peer_tls_context(pki, country)
     held: list[socket.socket] = []
     stop = threading.Event()
 
@@ -75,22 +108,9 @@ def silent_tls_server(port: int, pki: Path, country: str) -> Iterator[None]:
         except (OSError, ssl.SSLError):
             return
 
-    def serve(listener: socket.socket) -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=hold, args=(connection,), daemon=True).start()
-
-    with socket.create_server(("127.0.0.1", port)) as listener:
-        listener.settimeout(0.2)
-        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
-        thread.start()
-        try:
+    try:
+        with accepting(port, hold, stop):
             yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-            for connection in held:
-                connection.close()
+    finally:
+        for connection in held:
+            connection.close()
