@@ -195,7 +195,8 @@ MALFORMED: dict[str, Callable[[Path], str]] = {
     "a broken certificate": lambda f: escaped(
         b"-----BEGIN CERTIFICATE-----\nTUlJQg==\n-----END CERTIFICATE-----\n"
     ),
-    "oversized": lambda f: escaped(pem(f, "FR")) * 40,
+    # Over the certificate's own limit (16 KB), under the limit on all headers (32 KB, 431).
+    "oversized": lambda f: escaped(pem(f, "FR")) * (20_000 // len(escaped(pem(f, "FR"))) + 1),
 }
 
 
