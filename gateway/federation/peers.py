@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from joserfc.jwk import ECKey
 from gateway.auth.client_assertion import ASSERTION_TYPE
 from gateway.auth.client_keys import sign_assertion
 from gateway.auth.iua import RequesterContext
+from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, SigningIdentity, country_dir
 from gateway.errors import PeerFailed, PeerTimeout
 from gateway.federation.trust_list import PEER_ALGORITHM, Peer, gateway_id
 
@@ -51,6 +52,19 @@ class OwnCredentials:
     client_key: Path
     signing_key: ECKey
     kid: str
+
+    @classmethod
+    def of(cls, pki_dir: Path, country: str, identity: SigningIdentity) -> OwnCredentials:
+        """This gateway's credentials as ``gateway pki init`` laid them out: the TLS client
+        certificate of ``country`` under ``pki_dir``, and its document-signing identity."""
+        folder = country_dir(pki_dir, country)
+        return cls(
+            country=country,
+            client_cert=folder / CLIENT_CERT,
+            client_key=folder / CLIENT_KEY,
+            signing_key=ECKey.import_key(identity.private_key),
+            kid=identity.kid,
+        )
 
     @property
     def client_id(self) -> str:
@@ -100,11 +114,7 @@ class PeerClient:
         :raises PeerTimeout: no complete answer within the timeout;
         :raises PeerFailed: unreachable, TLS refused, too large, or no token to be had.
         """
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await self._get(peer, path, params, context, purpose)
-        except TimeoutError:
-            raise PeerTimeout(f"{peer.country}: no answer within {self._timeout:g} s") from None
+        return await _within(self._timeout, peer, self._get(peer, path, params, context, purpose))
 
     async def beacon(
         self,
@@ -126,20 +136,10 @@ class PeerClient:
         :raises PeerTimeout: no complete answer within the timeout;
         :raises PeerFailed: unreachable, TLS refused, or too large.
         """
-        deadline = self._timeout if within is None else within
-        try:
-            async with asyncio.timeout(deadline):
-                return await self._send(
-                    peer,
-                    method,
-                    path,
-                    params=params,
-                    json=body,
-                    bearer=passport,
-                    limit=max_bytes,
-                )
-        except TimeoutError:
-            raise PeerTimeout(f"{peer.country}: no answer within {deadline:g} s") from None
+        sent = self._send(
+            peer, method, path, params=params, json=body, bearer=passport, limit=max_bytes
+        )
+        return await _within(self._timeout if within is None else within, peer, sent)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
@@ -242,6 +242,16 @@ class PeerClient:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._own.client_cert, self._own.client_key)
         return context
+
+
+async def _within(seconds: float, peer: Peer, call: Awaitable[PeerAnswer]) -> PeerAnswer:
+    """``call``'s answer, if it comes within ``seconds`` (one deadline for the whole exchange:
+    token, connection, request and every byte of the answer). :raises PeerTimeout:"""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError:
+        raise PeerTimeout(f"{peer.country}: no answer within {seconds:g} s") from None
 
 
 async def _read_bounded(response: httpx.Response, limit: int, country: str) -> bytes:

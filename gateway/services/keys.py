@@ -12,14 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from joserfc.jwk import ECKey
-
 from gateway.auth.access_tokens import TokenIssuer
 from gateway.auth.keys import (
-    CLIENT_CERT,
-    CLIENT_KEY,
     SigningIdentity,
-    country_dir,
     load_signing_identity,
     public_jwks,
 )
@@ -89,15 +84,8 @@ def peer_client(
     if keys.identity is None:
         log.warning("no signing key: the trust list's peers cannot be asked for summaries")
         return None
-    folder = country_dir(keys.pki_dir, keys.country)
-    cert, key = folder / CLIENT_CERT, folder / CLIENT_KEY
-    if not cert.is_file() or not key.is_file():
-        raise Unavailable(f"peers are listed but {cert} or {key} is missing (gateway pki init)")
-    own = OwnCredentials(
-        country=keys.country,
-        client_cert=cert,
-        client_key=key,
-        signing_key=ECKey.import_key(keys.identity.private_key),
-        kid=keys.identity.kid,
-    )
+    own = OwnCredentials.of(keys.pki_dir, keys.country, keys.identity)
+    if not own.client_cert.is_file() or not own.client_key.is_file():
+        missing = f"{own.client_cert} or {own.client_key}"
+        raise Unavailable(f"peers are listed but {missing} is missing (gateway pki init)")
     return PeerClient(own, timeout=timeout, max_bytes=max_bytes)

@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc.jwk import ECKey
 
-from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, load_signing_identity
+from gateway.auth.keys import load_signing_identity
 from gateway.auth.pki import init_pki
 from gateway.errors import PeerFailed, PeerTimeout
 from gateway.federation.peers import OwnCredentials, PeerAnswer, PeerClient
@@ -37,14 +36,7 @@ def call(
     path: str = "/beacon/individuals",
     **options: Any,
 ) -> PeerAnswer:
-    identity = load_signing_identity(pki, "DE")
-    own = OwnCredentials(
-        "DE",
-        pki / "DE" / CLIENT_CERT,
-        pki / "DE" / CLIENT_KEY,
-        ECKey.import_key(identity.private_key),
-        identity.kid,
-    )
+    own = OwnCredentials.of(pki, "DE", load_signing_identity(pki, "DE"))
     peer = Peer("FR", "https://fr.test", pki / "ca.pem", (), {"keys": []})
     client = PeerClient(own, timeout=5.0, max_bytes=1024, transport=httpx.MockTransport(handler))
 

@@ -14,9 +14,8 @@ from typing import Any, cast
 import httpx
 import orjson
 import pytest
-from joserfc.jwk import ECKey
 
-from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, load_signing_identity
+from gateway.auth.keys import load_signing_identity
 from gateway.auth.pki import init_pki
 from gateway.beacon.framework import BeaconDescription
 from gateway.beacon.records import returned_schema
@@ -137,14 +136,7 @@ class Network:
 
 
 def _client(pki: Path, handle: Callable[[httpx.Request], Any]) -> PeerClient:
-    identity = load_signing_identity(pki, "DE")
-    own = OwnCredentials(
-        "DE",
-        pki / "DE" / CLIENT_CERT,
-        pki / "DE" / CLIENT_KEY,
-        ECKey.import_key(identity.private_key),
-        identity.kid,
-    )
+    own = OwnCredentials.of(pki, "DE", load_signing_identity(pki, "DE"))
     return PeerClient(own, timeout=5.0, max_bytes=1 << 20, transport=httpx.MockTransport(handle))
 
 

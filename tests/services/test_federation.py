@@ -13,10 +13,9 @@ from typing import Any, cast
 import httpx
 import orjson
 import pytest
-from joserfc.jwk import ECKey
 
 from gateway.auth.iua import RequesterContext
-from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, load_signing_identity, public_jwks
+from gateway.auth.keys import load_signing_identity, public_jwks
 from gateway.auth.pki import init_pki
 from gateway.auth.signing import sign_bundle
 from gateway.domain.records import Identifier
@@ -77,14 +76,7 @@ def ask(
     entry = {"country": "DE", "base_url": "https://de.test", "ca_cert": str(pki / "ca.pem")}
     trust_file.write_text(orjson.dumps([{**entry, "jwks": public_jwks(pki, "DE")}]).decode())
     trust = load_trust_list(trust_file, "FR")
-    identity = load_signing_identity(pki, "FR")
-    own = OwnCredentials(
-        "FR",
-        pki / "FR" / CLIENT_CERT,
-        pki / "FR" / CLIENT_KEY,
-        ECKey.import_key(identity.private_key),
-        identity.kid,
-    )
+    own = OwnCredentials.of(pki, "FR", load_signing_identity(pki, "FR"))
     client = PeerClient(
         own, timeout=timeout, max_bytes=64_000, transport=httpx.MockTransport(handler)
     )

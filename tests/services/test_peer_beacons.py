@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from joserfc.jwk import ECKey
 
-from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, load_signing_identity
+from gateway.auth.keys import load_signing_identity
 from gateway.auth.pki import init_pki
 from gateway.federation.peers import OwnCredentials, PeerClient
 from gateway.federation.trust_list import Peer
@@ -46,14 +45,7 @@ class Peerage:
         self.answer: Callable[[str], httpx.Response] = lambda path: httpx.Response(
             200, json=MAP if path.endswith("/map") else CONFIGURATION
         )
-        identity = load_signing_identity(pki, "DE")
-        own = OwnCredentials(
-            "DE",
-            pki / "DE" / CLIENT_CERT,
-            pki / "DE" / CLIENT_KEY,
-            ECKey.import_key(identity.private_key),
-            identity.kid,
-        )
+        own = OwnCredentials.of(pki, "DE", load_signing_identity(pki, "DE"))
         self.client = PeerClient(
             own, timeout=5.0, max_bytes=1 << 20, transport=httpx.MockTransport(self._handle)
         )
