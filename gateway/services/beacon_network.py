@@ -37,13 +37,12 @@ from gateway.beacon.network import Answered, MemberAnswer, Missing, NetworkQuery
 from gateway.beacon.records import returned_schema
 from gateway.beacon.requests import BeaconRequest
 from gateway.beacon.responses import API_VERSION, ResponseContext
-from gateway.domain.granularity import Granularity, SecurityLevel
 from gateway.errors import PeerFailed, PeerTimeout, Unavailable
 from gateway.federation.peers import PeerAnswer, PeerClient
 from gateway.federation.trust_list import Peer, TrustList
 from gateway.services.audit import AuditService
 from gateway.services.beacon_access import BeaconCaller
-from gateway.services.beacon_query import BeaconService, Scope
+from gateway.services.beacon_query import BeaconService, Scope, describe_beacon
 from gateway.services.peer_beacons import NO_CLIENT, PeerBeacons
 from gateway.settings import Settings
 
@@ -68,17 +67,13 @@ class NetworkOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, version: str) -> NetworkOptions:
-        description = BeaconDescription(
+        description = describe_beacon(
+            settings,
+            version,
             beacon_id=f"{settings.gateway_id}.network",
             name=f"EU health data gateway Beacon network ({settings.country})",
-            country=settings.country,
-            base_url=f"{settings.public_base_url}/beacon-network",
-            version=version,
-            environment=settings.env,
-            organization_name=f"National eHealth operator ({settings.country})",
-            default_granularity=Granularity(settings.beacon_default_granularity),
-            security_levels=tuple(SecurityLevel),
-            description="One answer from the Beacons of this member state and of every peer "
+            path="/beacon-network",
+            text="One answer from the Beacons of this member state and of every peer "
             "in its trust list; a member that does not answer in time is left out, and named.",
         )
         return cls(description, settings.small_count_floor, settings.beacon_network_timeout)

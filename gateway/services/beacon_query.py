@@ -103,17 +103,13 @@ class BeaconOptions:
     def from_settings(
         cls, settings: Settings, version: str, research_default: ResearchDefault = ehds_default
     ) -> BeaconOptions:
-        description = BeaconDescription(
+        description = describe_beacon(
+            settings,
+            version,
             beacon_id=settings.gateway_id,
             name=f"EU health data gateway Beacon ({settings.country})",
-            country=settings.country,
-            base_url=f"{settings.public_base_url}/beacon",
-            version=version,
-            environment=settings.env,
-            organization_name=f"National eHealth operator ({settings.country})",
-            default_granularity=Granularity(settings.beacon_default_granularity),
-            security_levels=tuple(SecurityLevel),
-            description="Genomic variant discovery over this member state's variant store; "
+            path="/beacon",
+            text="Genomic variant discovery over this member state's variant store; "
             "only individuals who have not opted out of research use count.",
         )
         return cls(
@@ -505,3 +501,22 @@ def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes for what was stored in UTC; the schema's date-time
     # (RFC 3339) needs the offset.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def describe_beacon(
+    settings: Settings, version: str, *, beacon_id: str, name: str, path: str, text: str
+) -> BeaconDescription:
+    """How one of this gateway's Beacons (``/beacon``, ``/beacon-network``) describes itself:
+    the parts its identity, name, place and purpose change; the rest is the gateway's."""
+    return BeaconDescription(
+        beacon_id=beacon_id,
+        name=name,
+        country=settings.country,
+        base_url=f"{settings.public_base_url}{path}",
+        version=version,
+        environment=settings.env,
+        organization_name=f"National eHealth operator ({settings.country})",
+        default_granularity=Granularity(settings.beacon_default_granularity),
+        security_levels=tuple(SecurityLevel),
+        description=text,
+    )
