@@ -25,11 +25,10 @@ import os
 import shutil
 import ssl
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +38,6 @@ import yaml
 from bench import (
     GATEWAY,
     PYTHON,
-    ROOT,
     BenchError,
     cache_dir,
     fresh_postgres,
@@ -48,7 +46,7 @@ from bench import (
     run,
 )
 from bench.bench_client import FORM_TYPE, TOKEN_PATH, BenchClient
-from bench.serving import free_port
+from bench.serving import free_port, running
 from bench.summary_record import KVNR, write
 from gateway.auth.keys import load_ca, public_jwks
 from gateway.auth.signing import verify_bundle
@@ -222,67 +220,23 @@ def _trust_list(folder: Path, pki: Path, gateway: Gateway, all_: dict[str, Gatew
     Path(gateway.env["GATEWAY_TRUST_LIST"]).write_text(yaml.safe_dump(peers))
 
 
-@contextmanager
-def _serving(gateway: Gateway, tls: ssl.SSLContext, folder: Path) -> Iterator[None]:
+def _serving(gateway: Gateway, tls: ssl.SSLContext, folder: Path) -> AbstractContextManager[int]:
     log_path = folder / f"serve-{gateway.country}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [GATEWAY, "serve", "--tls"], env=gateway.env, cwd=ROOT, stdout=log, stderr=log
-        )
-        try:
-            _wait_ready(server, f"{gateway.base}/health", tls, log_path)
-            yield
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    argv = [GATEWAY, "serve", "--tls"]
+    return running(argv, gateway.env, f"{gateway.base}/health", log_path, tls)
 
 
 @contextmanager
 def _bare(body: Path, pki: Path, tls: ssl.SSLContext, folder: Path) -> Iterator[str]:
-    port = free_port()
-    log_path = folder / "bare.log"
-    command = [
-        PYTHON,
-        "-m",
-        "bench.bare_app",
-        "--body",
-        str(body),
-        "--path",
-        "/body",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--tls-cert",
-        str(pki / "DE" / "server.pem"),
-        "--tls-key",
-        str(pki / "DE" / "server.key"),
-    ]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
-        try:
-            _wait_ready(server, f"https://{HOST}:{port}/body", tls, log_path)
-            yield f"https://{HOST}:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-
-
-def _wait_ready(server: subprocess.Popen[bytes], url: str, tls: ssl.SSLContext, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchError(f"{url}: server exited {server.returncode}: {log.read_text()[-600:]}")
-        try:
-            if httpx.get(url, verify=tls, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"{url}: not ready after 120 s")
+    base = f"https://{HOST}:{free_port()}"
+    port = base.rsplit(":", 1)[1]
+    argv = [
+        PYTHON, "-m", "bench.bare_app", "--body", str(body), "--path", "/body",
+        "--host", HOST, "--port", port,
+        "--tls-cert", str(pki / "DE" / "server.pem"), "--tls-key", str(pki / "DE" / "server.key"),
+    ]  # fmt: skip
+    with running(argv, None, f"{base}/body", folder / "bare.log", tls):
+        yield base
 
 
 def _round_trip(

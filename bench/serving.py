@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -254,20 +255,32 @@ def serving(command: list[str], env: dict[str, str], ready_path: str) -> Iterato
     """Run a server on a free loopback port until the block ends (also on error)."""
     port = free_port()
     log_path = cache_dir() / f"server-{Path(command[0]).name}-{port}.log"
+    argv = [*command, "--host", HOST, "--port", str(port)]
+    with running(argv, env, f"http://{HOST}:{port}{ready_path}", log_path) as pid:
+        yield Served(f"http://{HOST}:{port}", pid)
+    log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def running(
+    argv: list[str],
+    env: dict[str, str] | None,
+    ready_url: str,
+    log_path: Path,
+    verify: ssl.SSLContext | bool = True,
+) -> Iterator[int]:
+    """Run ``argv`` (its output to ``log_path``) until the block ends, also on error, once
+    ``ready_url`` answers 200 (checked against ``verify`` when it is https); yields the pid.
+
+    :raises BenchError: the server exited or did not get ready.
+    """
     with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [*command, "--host", HOST, "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_ready(server, f"http://{HOST}:{port}{ready_path}", log_path)
-            yield Served(f"http://{HOST}:{port}", server.pid)
+            _wait_ready(server, ready_url, log_path, verify)
+            yield server.pid
         finally:
             _stop(server)
-    log_path.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -277,14 +290,18 @@ def free_port() -> int:
 
 
 def _wait_ready(
-    server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 120
+    server: subprocess.Popen[bytes],
+    url: str,
+    log_path: Path,
+    verify: ssl.SSLContext | bool = True,
+    timeout: float = 120,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise BenchError(f"server exited {server.returncode}: {_tail(log_path)}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, verify=verify, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
