@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -67,3 +68,20 @@ def stored_records(database_url: str) -> int:
             await database.dispose()
 
     return asyncio.run(count())
+
+
+def register_node(environment: dict[str, str], key_folder: Path, scopes: str) -> None:
+    """``gateway clients add node`` with a key of its own in ``key_folder``, as an operator
+    registers a national node."""
+    added = run_gateway(
+        environment["GATEWAY_DATABASE_URL"],
+        "clients",
+        "add",
+        "node",
+        "--generate-key",
+        str(key_folder),
+        "--scopes",
+        scopes,
+        **environment,
+    )
+    assert added.returncode == 0, added.stderr

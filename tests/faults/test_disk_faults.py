@@ -21,7 +21,12 @@ import pytest
 
 from tests.api.conftest import SMALL_VCF
 from tests.cli.test_ingest_command import one_clear_line
-from tests.faults.support import assert_audit_holds, run_gateway, stored_records
+from tests.faults.support import (
+    assert_audit_holds,
+    register_node,
+    run_gateway,
+    stored_records,
+)
 from tests.faults.test_killed_writes import push, submissions, token
 from tests.support.server import free_port, gateway_process
 
@@ -93,18 +98,7 @@ def test_a_full_then_read_only_disk_refuses_writes_cleanly_and_corrupts_nothing(
         run_gateway(url, "ingest", "vcf", str(SMALL_VCF), "--dataset", "reference").returncode == 0
     )
     keys = tmp_path / "clients"
-    added = run_gateway(
-        url,
-        "clients",
-        "add",
-        "node",
-        "--generate-key",
-        str(keys),
-        "--scopes",
-        "system/Bundle.c",
-        **environment,
-    )
-    assert added.returncode == 0, added.stderr
+    register_node(environment, keys, "system/Bundle.c")
     bodies = iter(submissions(10))
     acknowledged = 0
     with gateway_process(environment) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -22,7 +22,12 @@ from gateway.settings import Settings
 from tests.api.conftest import SMALL_VCF
 from tests.api.test_concurrent_records import SAMPLE
 from tests.cli.test_ingest_command import listing
-from tests.faults.support import assert_audit_holds, run_gateway, stored_records
+from tests.faults.support import (
+    assert_audit_holds,
+    register_node,
+    run_gateway,
+    stored_records,
+)
 from tests.support.server import served_gateway
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,18 +137,7 @@ def test_a_server_killed_during_record_pushes_keeps_exactly_what_it_acknowledged
     }
     scopes = "system/Patient.rs system/Bundle.c"
     keys = tmp_path / "clients"
-    added = run_gateway(
-        database_url,
-        "clients",
-        "add",
-        "node",
-        "--generate-key",
-        str(keys),
-        "--scopes",
-        scopes,
-        **environment,
-    )
-    assert added.returncode == 0, added.stderr
+    register_node(environment, keys, scopes)
     bodies = submissions(16)
     acknowledged: list[int] = []
     with served_gateway(environment) as (base, process):
