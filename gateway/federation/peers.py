@@ -30,6 +30,7 @@ from gateway.auth.client_keys import sign_assertion
 from gateway.auth.iua import RequesterContext
 from gateway.auth.keys import CLIENT_CERT, CLIENT_KEY, SigningIdentity, country_dir
 from gateway.errors import PeerFailed, PeerTimeout
+from gateway.federation.transport import peer_transport
 from gateway.federation.trust_list import PEER_ALGORITHM, Peer, gateway_id
 
 __all__ = ["OwnCredentials", "PeerAnswer", "PeerClient"]
@@ -224,13 +225,12 @@ class PeerClient:
     def _client(self, peer: Peer) -> httpx.AsyncClient:
         client = self._clients.get(peer.country)
         if client is None:
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=8)
             client = httpx.AsyncClient(
                 base_url=peer.base_url,
-                verify=self._tls(peer),
-                transport=self._transport,
+                transport=self._transport or peer_transport(self._tls(peer), limits),
                 timeout=httpx.Timeout(self._timeout),
                 follow_redirects=False,  # a peer answers itself, or not at all
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
             )
             self._clients[peer.country] = client
         return client

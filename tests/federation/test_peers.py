@@ -5,7 +5,10 @@ gateway's), the query as sent, one deadline and a byte ceiling. The peer is an
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import socket
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from gateway.auth.pki import init_pki
 from gateway.errors import PeerFailed, PeerTimeout
 from gateway.federation.peers import OwnCredentials, PeerAnswer, PeerClient
 from gateway.federation.trust_list import Peer
+from tests.support.tls_server import accepting, free_port
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
@@ -117,3 +121,45 @@ def test_an_unreachable_peer_is_named(pki: Path) -> None:
 
     with pytest.raises(PeerFailed, match=r"^FR: unreachable \(ConnectError\)$"):
         call(pki, handle)
+
+
+def test_a_call_given_up_during_the_tls_handshake_closes_its_connection(pki: Path) -> None:
+    """A peer that takes the TCP connection and never answers the TLS ClientHello: the call
+    times out, and the peer sees the connection closed, without waiting for the garbage
+    collector (httpcore alone would leave the socket open; see gateway.federation.transport)."""
+    closed = threading.Event()
+    stop = threading.Event()
+
+    def stall(connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    if not connection.recv(65536):
+                        closed.set()
+                        return
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed.set()
+                    return
+
+    port = free_port()
+    own = OwnCredentials.of(pki, "DE", load_signing_identity(pki, "DE"))
+    peer = Peer("FR", f"https://127.0.0.1:{port}", pki / "ca.pem", (), {"keys": []})
+
+    async def given_up() -> None:
+        client = PeerClient(own, timeout=5.0, max_bytes=1024)
+        try:
+            with pytest.raises(PeerTimeout):
+                await client.beacon(peer, "GET", "/beacon/individuals", within=0.3)
+        finally:
+            await client.aclose()
+
+    with accepting(port, stall, stop):
+        gc.disable()  # the leaked socket is closed only when the collector finds it
+        try:
+            asyncio.run(given_up())
+            assert closed.wait(3), "the connection was left open"
+        finally:
+            gc.enable()
