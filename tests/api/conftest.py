@@ -18,24 +18,14 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity, SecurityLevel
-from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
+from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from gateway.storage.database import open_database, upgrade
 from tests.support.oauth import ClientKey, authorize, obtain_token, register
+from tests.support.stores import load
 
 DATA = Path(__file__).parent / "data"
 SMALL_VCF = DATA / "small.vcf"
 SMALL_MANIFEST = DATA / "small-manifest.tsv"
-
-
-async def load(settings: Settings, *jobs: VcfIngest) -> None:
-    database = open_database(settings.database_url)
-    try:
-        await upgrade(database)
-        for job in jobs:
-            await ingest_vcf(database, job)
-    finally:
-        await database.dispose()
 
 
 STANDARD_JOBS = (

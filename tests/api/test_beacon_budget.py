@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.storage.database import open_database
 from gateway.storage.tables import beacon_budget
-from tests.api.conftest import STANDARD_JOBS, load, serving
+from tests.api.conftest import STANDARD_JOBS, serving
 from tests.support.beacon_schema import ERROR, assert_valid
 from tests.support.passports import (
     BROKER_URL,
@@ -23,6 +23,7 @@ from tests.support.passports import (
     registered_visas,
     write_brokers,
 )
+from tests.support.stores import load
 
 pytestmark = pytest.mark.usefixtures("shared")
 

@@ -31,7 +31,7 @@ from gateway.domain.datasets import PolicyChange
 from gateway.domain.granularity import Granularity, SecurityLevel
 from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from tests.api.conftest import SMALL_VCF, STANDARD_JOBS, load
+from tests.api.conftest import SMALL_VCF, STANDARD_JOBS
 from tests.support.attacks import audit_events
 from tests.support.beacon_schema import ERROR, RESPONSE_SCHEMAS, assert_valid
 from tests.support.passports import (
@@ -41,6 +41,7 @@ from tests.support.passports import (
     registered_visas,
     write_brokers,
 )
+from tests.support.stores import load
 from tests.support.tls_server import free_port, silent_tls_server, tls_server
 
 pytestmark = pytest.mark.usefixtures("shared")

@@ -20,7 +20,8 @@ from tests.api.test_consent_scenarios import (
     sections,
     summary,
 )
-from tests.support.requesters import _load, parties
+from tests.support.requesters import parties
+from tests.support.stores import load
 
 
 def test_a_grant_stops_counting_the_moment_its_period_ends_without_any_write(settings):
@@ -48,7 +49,7 @@ def test_a_genomic_report_stored_by_another_process_is_in_the_very_next_summary(
         before = summary(world, "node-fr", patient)
         assert before.status_code == 200
         assert resources(before.json(), "DiagnosticReport") == []
-        asyncio.run(_load(settings.database_url, COHORT))  # its own engine: as `gateway ingest`
+        asyncio.run(load(settings, COHORT))  # its own engine: as `gateway ingest`
         after = summary(world, "node-fr", patient)
         assert len(resources(after.json(), "DiagnosticReport")) == 1
 

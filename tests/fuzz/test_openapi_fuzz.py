@@ -36,9 +36,10 @@ from schemathesis.specs.openapi.checks import (
 from gateway.app import create_app
 from gateway.auth.pki import init_pki
 from gateway.settings import Settings
-from tests.api.conftest import STANDARD_JOBS, load
+from tests.api.conftest import STANDARD_JOBS
 from tests.api.test_national_records import PROFILE, RECORD
 from tests.support.oauth import ClientKey, authorize, register
+from tests.support.stores import load
 
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("GATEWAY_FUZZ_SEED", "20261128"))

@@ -14,11 +14,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.services.ingest_vcf import VcfIngest, ingest_vcf
+from gateway.services.ingest_vcf import VcfIngest
 from gateway.settings import Settings
-from gateway.storage.database import open_database, upgrade
 from tests.support.consent import send, with_webhooks
 from tests.support.oauth import ALL_SCOPES, ClientKey, obtain_token, register
+from tests.support.stores import load
 
 __all__ = ["READS", "Parties", "parties", "unknown_id"]
 
@@ -86,7 +86,7 @@ def parties(settings: Settings, *jobs: VcfIngest) -> Iterator[Parties]:
     each party."""
     configured = with_webhooks(settings)
     if jobs:
-        asyncio.run(_load(configured.database_url, *jobs))
+        asyncio.run(load(configured, *jobs))
     clients = _clients()
     register(configured, *clients.values())
     with TestClient(create_app(configured)) as http:
@@ -97,13 +97,3 @@ def parties(settings: Settings, *jobs: VcfIngest) -> Iterator[Parties]:
 def unknown_id() -> str:
     """A patient id of the gateway's form that names no one."""
     return str(uuid.uuid4())
-
-
-async def _load(database_url: str, *jobs: VcfIngest) -> None:
-    database = open_database(database_url)
-    try:
-        await upgrade(database)
-        for job in jobs:
-            await ingest_vcf(database, job)
-    finally:
-        await database.dispose()
