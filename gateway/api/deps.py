@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from gateway.beacon.requests import BeaconRequest, parse_get, parse_post
 from gateway.domain.access import CallerAccess
+from gateway.domain.json_keys import unique_keys
 from gateway.errors import BadBeaconQuery, TooLarge, Unauthorized
 from gateway.fhir.datatypes import Json
 from gateway.services.audit import AuditService
@@ -107,7 +108,7 @@ def strict_json(body: bytes) -> object:
     :raises ValueError: says which, never quoting the body (it may carry identifiers).
     """
     try:
-        decoded: object = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+        decoded: object = json.loads(body.decode("utf-8"), object_pairs_hook=unique_keys)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -116,13 +117,6 @@ def strict_json(body: bytes) -> object:
         raise ValueError(f"not JSON ({str(exc).split(':')[0]})") from None
     _check_tree(decoded)
     return decoded
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise ValueError("a duplicate key")  # caught by json.loads' caller as not JSON
-    return found
 
 
 def _check_tree(decoded: object) -> None:

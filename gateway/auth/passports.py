@@ -37,6 +37,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from gateway.auth.passport_brokers import ALGORITHMS, MAX_URL, PassportTrust, TrustedIssuer
 from gateway.domain.access import Visa, VisaType
+from gateway.domain.json_keys import unique_keys
 from gateway.errors import Unauthorized
 
 __all__ = [
@@ -219,19 +220,12 @@ def _json_segment(segment: str) -> dict[str, Any]:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(raw, object_pairs_hook=_no_duplicates)
+        value = json.loads(raw, object_pairs_hook=unique_keys)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise PassportRefused("malformed", "a JWS segment is not a JSON object") from None
     if not isinstance(value, dict):
         raise PassportRefused("malformed", "a JWS segment is not a JSON object")
     return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two readers may pick different values of a repeated key (iss, sub): refuse them all.
-    if len({key for key, _ in pairs}) != len(pairs):
-        raise ValueError("duplicate keys")
-    return dict(pairs)
 
 
 def _text(value: object, name: str) -> str:

@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from gateway.auth.webhooks import verify_webhook
 from gateway.domain.consent import ANY_COUNTRY, PURPOSES, Directive, DirectiveKind
+from gateway.domain.json_keys import unique_keys
 from gateway.domain.records import Identifier
 from gateway.domain.requester import Requester
 from gateway.errors import BadRequest, Unauthorized
@@ -100,7 +100,7 @@ class ConsentService:
 def parse_event(body: bytes) -> tuple[Identifier, Directive]:
     """The citizen and directive of a consent event body. :raises BadRequest: says which field."""
     try:
-        event = json.loads(body, object_pairs_hook=_no_duplicates)
+        event = json.loads(body, object_pairs_hook=unique_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"consent event is not JSON: {exc}") from None
     except RecursionError:
@@ -144,13 +144,6 @@ def _canonical(system: str, value: str) -> Identifier:
     system = normalize_system(system)
     registered = system_for(system)
     return Identifier(system, normalize_value(registered.key if registered else None, value))
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("duplicate keys")
-    return dict(pairs)
 
 
 def _one_of(value: object, allowed: set[str], where: str) -> str:
